@@ -1,0 +1,133 @@
+/*
+ * The kernel tables: the one list the dispatcher chooses from and tests and
+ * benchmarks enumerate, so no kernel exists without being tested and timed.
+ */
+#include "dispatch.h"
+#include "vconv_config.h"
+
+#define TIER_KERNELS(tier)                                  \
+  extern const vconv_conv_kernel vconv_direct_kernel__##tier; \
+  extern const vconv_pool_kernel vconv_pool_kernel__##tier;
+
+#ifdef VCONV_BUILT_SCALAR
+TIER_KERNELS(scalar)
+#endif
+#ifdef VCONV_BUILT_SSE41
+TIER_KERNELS(sse41)
+#endif
+#ifdef VCONV_BUILT_AVX2
+TIER_KERNELS(avx2)
+#endif
+#ifdef VCONV_BUILT_AVX512
+TIER_KERNELS(avx512)
+#endif
+#ifdef VCONV_BUILT_NEON
+TIER_KERNELS(neon)
+#endif
+
+static const vconv_conv_kernel *const conv_kernels[] = {
+#ifdef VCONV_BUILT_SCALAR
+    &vconv_direct_kernel__scalar,
+#endif
+#ifdef VCONV_BUILT_SSE41
+    &vconv_direct_kernel__sse41,
+#endif
+#ifdef VCONV_BUILT_AVX2
+    &vconv_direct_kernel__avx2,
+#endif
+#ifdef VCONV_BUILT_AVX512
+    &vconv_direct_kernel__avx512,
+#endif
+#ifdef VCONV_BUILT_NEON
+    &vconv_direct_kernel__neon,
+#endif
+};
+
+static const vconv_pool_kernel *const pool_kernels[] = {
+#ifdef VCONV_BUILT_SCALAR
+    &vconv_pool_kernel__scalar,
+#endif
+#ifdef VCONV_BUILT_SSE41
+    &vconv_pool_kernel__sse41,
+#endif
+#ifdef VCONV_BUILT_AVX2
+    &vconv_pool_kernel__avx2,
+#endif
+#ifdef VCONV_BUILT_AVX512
+    &vconv_pool_kernel__avx512,
+#endif
+#ifdef VCONV_BUILT_NEON
+    &vconv_pool_kernel__neon,
+#endif
+};
+
+#define LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+size_t vconv_i_conv_kernel_count(void) { return LEN(conv_kernels); }
+const vconv_conv_kernel *vconv_i_conv_kernel(size_t i) {
+  return i < LEN(conv_kernels) ? conv_kernels[i] : NULL;
+}
+size_t vconv_i_pool_kernel_count(void) { return LEN(pool_kernels); }
+const vconv_pool_kernel *vconv_i_pool_kernel(size_t i) {
+  return i < LEN(pool_kernels) ? pool_kernels[i] : NULL;
+}
+
+/*
+ * AUTO heuristic: the first applicable algorithm in this preference order.
+ * Only direct is built so far; im2col and Winograd join the list (ahead of
+ * direct where they win) as they land.
+ */
+static const vconv_algorithm auto_order[] = {VCONV_ALGO_DIRECT};
+
+static const vconv_conv_kernel *find(vconv_algorithm algo, vconv_isa isa) {
+  for (size_t i = 0; i < LEN(conv_kernels); i++)
+    if (conv_kernels[i]->algo == algo && conv_kernels[i]->isa == isa) return conv_kernels[i];
+  return NULL;
+}
+
+vconv_status vconv_i_select_conv(vconv_algorithm algo, vconv_isa isa, const vconv_conv_shape *s,
+                                 const vconv_conv_kernel **kernel) {
+  if ((int)algo < 0 || (int)algo >= VCONV_ALGO_COUNT) return VCONV_ERR_INVALID_ALGORITHM;
+  if (algo == VCONV_ALGO_AUTO) {
+    for (size_t i = 0; i < LEN(auto_order); i++) {
+      const vconv_conv_kernel *k = find(auto_order[i], isa);
+      if (k && k->applicable(s)) {
+        *kernel = k;
+        return VCONV_OK;
+      }
+    }
+    return VCONV_ERR_UNSUPPORTED_ALGORITHM;
+  }
+  const vconv_conv_kernel *k = find(algo, isa);
+  if (!k || !k->applicable(s)) return VCONV_ERR_UNSUPPORTED_ALGORITHM;
+  *kernel = k;
+  return VCONV_OK;
+}
+
+vconv_status vconv_i_select_pool(vconv_isa isa, const vconv_pool_kernel **kernel) {
+  for (size_t i = 0; i < LEN(pool_kernels); i++)
+    if (pool_kernels[i]->isa == isa) {
+      *kernel = pool_kernels[i];
+      return VCONV_OK;
+    }
+  return VCONV_ERR_ISA_UNAVAILABLE;
+}
+
+size_t vconv_conv2d_variant_count(void) { return LEN(conv_kernels); }
+
+vconv_status vconv_conv2d_variant(size_t index, vconv_algorithm *algo, vconv_isa *isa) {
+  if (!algo || !isa) return VCONV_ERR_NULL_POINTER;
+  if (index >= LEN(conv_kernels)) return VCONV_ERR_INVALID_ARGUMENT;
+  *algo = conv_kernels[index]->algo;
+  *isa = conv_kernels[index]->isa;
+  return VCONV_OK;
+}
+
+size_t vconv_pool2d_variant_count(void) { return LEN(pool_kernels); }
+
+vconv_status vconv_pool2d_variant(size_t index, vconv_isa *isa) {
+  if (!isa) return VCONV_ERR_NULL_POINTER;
+  if (index >= LEN(pool_kernels)) return VCONV_ERR_INVALID_ARGUMENT;
+  *isa = pool_kernels[index]->isa;
+  return VCONV_OK;
+}

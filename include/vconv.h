@@ -1,0 +1,381 @@
+/*
+ * vconv: SIMD-optimised fp32 CNN kernels (convolution and pooling) with
+ * runtime CPU dispatch.  This is the only public header.
+ *
+ * Conventions
+ * -----------
+ * - Every function returns a vconv_status (0 = VCONV_OK) unless it is a pure
+ *   query.  Status values are unique and never reused across versions.
+ * - Sizes are int64_t so that zero, negative and overflowing values can be
+ *   reported instead of wrapping.  A descriptor is validated completely at
+ *   create time; run() only re-checks pointers.
+ * - Tensors are dense fp32 arrays in the caller's memory.  No alignment is
+ *   required of any pointer; buffers are never read or written outside the
+ *   extents given by the descriptor.
+ * - Activations are NCHW or NHWC (vconv_layout).  Weights are always OIHW:
+ *   [out_channels][in_channels / groups][kernel_h][kernel_w], so the weights
+ *   of group g are output channels g*K/G .. (g+1)*K/G-1.  Bias has
+ *   out_channels entries.
+ * - Thread safety: detection and the ISA cap are initialised once, thread
+ *   safely.  An operator is immutable after create: run() may be called on
+ *   one operator from many threads at once provided each call has its own
+ *   output and workspace.  destroy() must not race with run().
+ * - The library owns no threads and never changes the floating-point
+ *   environment (MXCSR / FPCR).
+ */
+#ifndef VCONV_H
+#define VCONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && !defined(VCONV_STATIC)
+#  ifdef VCONV_BUILDING
+#    define VCONV_API __declspec(dllexport)
+#  else
+#    define VCONV_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__)
+#  define VCONV_API __attribute__((visibility("default")))
+#else
+#  define VCONV_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                    */
+
+#define VCONV_VERSION_MAJOR 0
+#define VCONV_VERSION_MINOR 1
+#define VCONV_VERSION_PATCH 0
+#define VCONV_VERSION_STRING "0.1.0"
+/* Comparable integer: 0xMMmmpp. */
+#define VCONV_VERSION ((VCONV_VERSION_MAJOR << 16) | (VCONV_VERSION_MINOR << 8) | VCONV_VERSION_PATCH)
+
+/* Version of the library actually loaded, e.g. "0.1.0". */
+VCONV_API const char *vconv_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status                                                                     */
+
+typedef enum vconv_status {
+  VCONV_OK = 0,
+  VCONV_ERR_NULL_POINTER = 1,         /* a required pointer is NULL */
+  VCONV_ERR_INVALID_SIZE = 2,         /* batch, channel or spatial size <= 0 */
+  VCONV_ERR_INVALID_KERNEL_SIZE = 3,  /* kernel or window size <= 0 */
+  VCONV_ERR_KERNEL_TOO_LARGE = 4,     /* (dilated) kernel exceeds padded input */
+  VCONV_ERR_INVALID_STRIDE = 5,       /* stride <= 0 */
+  VCONV_ERR_INVALID_DILATION = 6,     /* dilation <= 0 */
+  VCONV_ERR_INVALID_PADDING = 7,      /* negative padding, or pool padding >= window */
+  VCONV_ERR_INVALID_PADDING_MODE = 8, /* unknown vconv_padding_mode */
+  VCONV_ERR_INVALID_GROUPS = 9,       /* groups <= 0 or not dividing both channel counts */
+  VCONV_ERR_SIZE_OVERFLOW = 10,       /* a tensor size or index does not fit */
+  VCONV_ERR_INVALID_LAYOUT = 11,      /* unknown vconv_layout */
+  VCONV_ERR_INVALID_ACTIVATION = 12,  /* unknown activation, or clamp min > max / NaN */
+  VCONV_ERR_INVALID_POOL_KIND = 13,   /* unknown vconv_pool_kind */
+  VCONV_ERR_INVALID_ALGORITHM = 14,   /* value outside vconv_algorithm */
+  VCONV_ERR_UNSUPPORTED_ALGORITHM = 15, /* algorithm not built or not applicable to this shape */
+  VCONV_ERR_INVALID_ISA = 16,         /* value outside vconv_isa, or a tier of another architecture */
+  VCONV_ERR_ISA_UNAVAILABLE = 17,     /* tier not built into the library or not supported by this CPU */
+  VCONV_ERR_ISA_LOCKED = 18,          /* vconv_set_max_isa() after the tier was already fixed */
+  VCONV_ERR_OUT_OF_MEMORY = 19,
+  VCONV_ERR_WORKSPACE_TOO_SMALL = 20, /* workspace given but smaller than *_workspace_size() */
+  VCONV_ERR_INVALID_CONNECTION_TABLE = 21, /* an output channel connected to no input channel */
+  VCONV_ERR_INVALID_ARGUMENT = 22     /* any other out-of-range argument (e.g. a variant index) */
+} vconv_status;
+
+/* Static English text for a status; never NULL (unknown codes get a generic text). */
+VCONV_API const char *vconv_status_string(vconv_status status);
+
+/* ------------------------------------------------------------------------ */
+/* Instruction-set tiers and the dispatcher                                   */
+
+typedef enum vconv_isa {
+  VCONV_ISA_AUTO = -1,   /* in create_for_isa(): the effective tier */
+  VCONV_ISA_SCALAR = 0,  /* portable C, compiled without auto-vectorisation */
+  VCONV_ISA_SSE41 = 1,   /* x86 SSE4.1 */
+  VCONV_ISA_AVX2 = 2,    /* x86 AVX2 + FMA3 */
+  VCONV_ISA_AVX512 = 3,  /* x86 AVX-512 F + BW + DQ + VL */
+  VCONV_ISA_NEON = 4     /* AArch64 Advanced SIMD */
+} vconv_isa;
+
+#define VCONV_ISA_COUNT 5
+
+/* "scalar", "sse41", "avx2", "avx512", "neon"; "auto" for VCONV_ISA_AUTO; NULL if unknown. */
+VCONV_API const char *vconv_isa_name(vconv_isa isa);
+/* Inverse of vconv_isa_name (case-sensitive).  Returns VCONV_ERR_INVALID_ISA for unknown names. */
+VCONV_API vconv_status vconv_isa_from_name(const char *name, vconv_isa *isa);
+/* 1 if the tier's kernels are built into this library (independent of the CPU). */
+VCONV_API int vconv_isa_built(vconv_isa isa);
+/* 1 if the CPU and OS support the tier (CPUID + XGETBV on x86, getauxval on ARM). */
+VCONV_API int vconv_isa_cpu_supported(vconv_isa isa);
+/* 1 if the tier is built, supported, and not above the cap: it can run now. */
+VCONV_API int vconv_isa_available(vconv_isa isa);
+/* The tier every operator created with VCONV_ISA_AUTO uses: the best tier that is
+ * built and supported, not above the cap.  The first call fixes the cap. */
+VCONV_API vconv_isa vconv_isa_effective(void);
+/*
+ * Cap the tier.  Must be called before anything fixes the cap (the first
+ * vconv_isa_effective() or operator create); later calls return
+ * VCONV_ERR_ISA_LOCKED.  A tier the CPU lacks falls back to the best supported
+ * tier below it.  The environment variable VCONV_ISA=<name> sets the same cap
+ * and takes precedence over this call; an unrecognised VCONV_ISA value is
+ * ignored (vconv-info shows it).  Tiers are ordered scalar < sse41 < avx2 <
+ * avx512 on x86 and scalar < neon on ARM; a tier of the other architecture
+ * returns VCONV_ERR_INVALID_ISA.
+ */
+VCONV_API vconv_status vconv_set_max_isa(vconv_isa isa);
+
+/* ------------------------------------------------------------------------ */
+/* The machine                                                                */
+
+typedef struct vconv_cpu_info {
+  char vendor[32];          /* "AuthenticAMD", "GenuineIntel", "ARM", ... or "" */
+  char brand[96];           /* marketing name as the CPU (or hypervisor) reports it */
+  int family, model, stepping; /* x86 display family/model; -1 where unknown */
+  int packages, cores, threads; /* from hwloc when built with it, else from the OS; -1 unknown */
+  int64_t l1d_bytes, l2_bytes, l3_bytes; /* per core (L1d, L2) and per package (L3); 0 unknown */
+  int64_t cache_line_bytes;
+  char source[32];          /* where the topology came from: "hwloc", "cpuid", "sysconf" */
+} vconv_cpu_info;
+
+/* Fills *info (detection runs once per process and is cached). */
+VCONV_API vconv_status vconv_get_cpu_info(vconv_cpu_info *info);
+
+/* ------------------------------------------------------------------------ */
+/* Common enums                                                               */
+
+typedef enum vconv_layout {
+  VCONV_LAYOUT_NCHW = 0, /* [batch][channels][height][width] */
+  VCONV_LAYOUT_NHWC = 1  /* [batch][height][width][channels] */
+} vconv_layout;
+
+typedef enum vconv_padding_mode {
+  /* Use pad_top/bottom/left/right as given (asymmetric allowed). */
+  VCONV_PADDING_EXPLICIT = 0,
+  /* No padding: out = floor((in - k_eff) / stride) + 1. */
+  VCONV_PADDING_VALID = 1,
+  /* out = ceil(in / stride); total padding max((out-1)*stride + k_eff - in, 0),
+   * the smaller half on top/left (TensorFlow's rule).  At stride 1 out = in. */
+  VCONV_PADDING_SAME = 2,
+  /* k_eff - 1 on every side: every input pixel meets every kernel tap, out = in + k_eff - 1 at stride 1. */
+  VCONV_PADDING_FULL = 3
+} vconv_padding_mode;
+/* k_eff = (kernel - 1) * dilation + 1.  The named modes overwrite the pad_* fields' meaning. */
+
+typedef enum vconv_activation {
+  VCONV_ACTIVATION_NONE = 0,
+  VCONV_ACTIVATION_RELU = 1,  /* max(x, 0) */
+  VCONV_ACTIVATION_CLAMP = 2  /* min(max(x, act_min), act_max) */
+} vconv_activation;
+
+typedef enum vconv_algorithm {
+  VCONV_ALGO_AUTO = 0,     /* the library chooses (documented heuristic) */
+  VCONV_ALGO_DIRECT = 1,   /* direct loops over the taps */
+  VCONV_ALGO_IM2COL = 2,   /* im2col + GEMM */
+  VCONV_ALGO_WINOGRAD = 3  /* Winograd minimal filtering (3x3 / 5x5, stride 1) */
+} vconv_algorithm;
+
+#define VCONV_ALGO_COUNT 4
+
+/* "auto", "direct", "im2col", "winograd"; NULL if unknown. */
+VCONV_API const char *vconv_algorithm_name(vconv_algorithm algo);
+
+/* ------------------------------------------------------------------------ */
+/* Parallel execution hook                                                    */
+
+/*
+ * The library owns no threads.  A caller that wants parallel execution passes
+ * its own parallel-for: it must call task(task_arg, i) exactly once for every
+ * i in [0, n), in any order and on any threads, and return when all calls
+ * have returned.  NULL (or a NULL parallel_for) runs every task on the
+ * calling thread.  Results do not depend on the thread count: tasks write
+ * disjoint outputs and no reduction crosses tasks.
+ */
+typedef void (*vconv_task_fn)(void *task_arg, size_t i);
+typedef struct vconv_parallel {
+  void (*parallel_for)(void *context, size_t n, vconv_task_fn task, void *task_arg);
+  void *context;
+} vconv_parallel;
+
+/* ------------------------------------------------------------------------ */
+/* 2-D convolution                                                            */
+
+typedef struct vconv_conv2d_desc {
+  int64_t batch;          /* N >= 1 */
+  int64_t in_channels;    /* C >= 1 */
+  int64_t in_height;      /* H >= 1 */
+  int64_t in_width;       /* W >= 1 */
+  int64_t out_channels;   /* K >= 1 */
+  int64_t kernel_h, kernel_w;  /* R, S >= 1 */
+  int64_t stride_h, stride_w;  /* >= 1 */
+  int64_t dilation_h, dilation_w; /* >= 1 */
+  int64_t pad_top, pad_bottom, pad_left, pad_right; /* >= 0, used with VCONV_PADDING_EXPLICIT */
+  vconv_padding_mode padding_mode;
+  int64_t groups;         /* >= 1, divides C and K; C = K = groups is depthwise */
+  vconv_layout layout;    /* of input and output */
+  vconv_activation activation;
+  float act_min, act_max; /* VCONV_ACTIVATION_CLAMP only; act_min <= act_max */
+  /*
+   * Optional partial connection table (LeNet-5 C3), or NULL for dense.
+   * connections[k * (C/groups) + c] != 0 when output channel k reads input
+   * channel c of its group.  Every output channel must read at least one
+   * input channel.  Weights of unconnected pairs are never read as values
+   * and cost nothing.  The table is copied at create.
+   */
+  const unsigned char *connections;
+} vconv_conv2d_desc;
+
+/* Defaults: every size 0 (must be set), strides/dilations/groups 1, no padding,
+ * explicit padding mode, NCHW, no activation, no connection table. */
+VCONV_API void vconv_conv2d_desc_init(vconv_conv2d_desc *desc);
+
+/* Validates the descriptor and returns the output height and width. */
+VCONV_API vconv_status vconv_conv2d_output_size(const vconv_conv2d_desc *desc,
+                                                int64_t *out_height, int64_t *out_width);
+/* Trainable parameters: connected weights plus one bias per output channel
+ * when has_bias.  AlexNet conv1: 34,944; LeNet-5 C3 with its table: 1516. */
+VCONV_API vconv_status vconv_conv2d_param_count(const vconv_conv2d_desc *desc, int has_bias,
+                                                int64_t *count);
+
+typedef struct vconv_conv2d_op vconv_conv2d_op;
+
+/*
+ * Create an operator.  weights (OIHW, required) and bias (out_channels
+ * floats, or NULL for none) are copied and packed here; the caller may free
+ * them afterwards.  algo VCONV_ALGO_AUTO picks the algorithm; an explicit one
+ * that is not built or not applicable answers VCONV_ERR_UNSUPPORTED_ALGORITHM.
+ */
+VCONV_API vconv_status vconv_conv2d_create(const vconv_conv2d_desc *desc, vconv_algorithm algo,
+                                           const float *weights, const float *bias,
+                                           vconv_conv2d_op **op);
+/* Same, on a named tier (VCONV_ISA_AUTO = effective tier).  A tier that cannot
+ * run here (not built, not supported, above the cap) is VCONV_ERR_ISA_UNAVAILABLE. */
+VCONV_API vconv_status vconv_conv2d_create_for_isa(const vconv_conv2d_desc *desc,
+                                                   vconv_algorithm algo, vconv_isa isa,
+                                                   const float *weights, const float *bias,
+                                                   vconv_conv2d_op **op);
+/* Bytes of scratch memory run() needs (0 is possible). */
+VCONV_API size_t vconv_conv2d_workspace_size(const vconv_conv2d_op *op);
+/*
+ * input:  N x C x H x W floats in the descriptor's layout.
+ * output: N x K x P x Q floats (P, Q from vconv_conv2d_output_size), overwritten.
+ * workspace: at least vconv_conv2d_workspace_size() bytes, any alignment, or
+ * NULL to let the library allocate (and free) it during the call.
+ * parallel: see vconv_parallel; NULL runs on the calling thread.
+ * input and output must not overlap.
+ */
+VCONV_API vconv_status vconv_conv2d_run(const vconv_conv2d_op *op, const float *input,
+                                        float *output, void *workspace, size_t workspace_size,
+                                        const vconv_parallel *parallel);
+/* "<algorithm>/<tier>" of the kernel this operator runs, e.g. "direct/avx512". */
+VCONV_API const char *vconv_conv2d_kernel_name(const vconv_conv2d_op *op);
+VCONV_API vconv_algorithm vconv_conv2d_algorithm(const vconv_conv2d_op *op);
+VCONV_API vconv_isa vconv_conv2d_isa(const vconv_conv2d_op *op);
+/* NULL is a no-op. */
+VCONV_API void vconv_conv2d_destroy(vconv_conv2d_op *op);
+
+/*
+ * Every convolution kernel built into the library, whether or not this CPU can
+ * run it: index 0 .. vconv_conv2d_variant_count()-1.  Tests and benchmarks
+ * enumerate this list, the same one the dispatcher chooses from.
+ */
+VCONV_API size_t vconv_conv2d_variant_count(void);
+VCONV_API vconv_status vconv_conv2d_variant(size_t index, vconv_algorithm *algo, vconv_isa *isa);
+
+/* ------------------------------------------------------------------------ */
+/* 1-D convolution: a convenience over 2-D with height 1                     */
+
+typedef struct vconv_conv1d_desc {
+  int64_t batch, in_channels, in_width, out_channels;
+  int64_t kernel, stride, dilation;
+  int64_t pad_left, pad_right;
+  vconv_padding_mode padding_mode;
+  int64_t groups;
+  vconv_layout layout;    /* NCHW means NCW, NHWC means NWC */
+  vconv_activation activation;
+  float act_min, act_max;
+  const unsigned char *connections;
+} vconv_conv1d_desc;
+
+VCONV_API void vconv_conv1d_desc_init(vconv_conv1d_desc *desc);
+/* The equivalent 2-D descriptor (H = kernel_h = 1). */
+VCONV_API vconv_status vconv_conv1d_to_2d(const vconv_conv1d_desc *desc1, vconv_conv2d_desc *desc2);
+VCONV_API vconv_status vconv_conv1d_output_size(const vconv_conv1d_desc *desc, int64_t *out_width);
+/* Weights are OIW; the operator is a 2-D one and is run and destroyed as such. */
+VCONV_API vconv_status vconv_conv1d_create(const vconv_conv1d_desc *desc, vconv_algorithm algo,
+                                           const float *weights, const float *bias,
+                                           vconv_conv2d_op **op);
+
+/* ------------------------------------------------------------------------ */
+/* 2-D pooling                                                                */
+
+typedef enum vconv_pool_kind {
+  /* NaN in a window gives NaN; -inf is an ordinary value. */
+  VCONV_POOL_MAX = 0,
+  /* Sum over the window / (window_h * window_w), padding taps count as zeros. */
+  VCONV_POOL_AVG_INCLUDE_PAD = 1,
+  /* Sum over the taps inside the input / their number. */
+  VCONV_POOL_AVG_EXCLUDE_PAD = 2
+} vconv_pool_kind;
+
+typedef struct vconv_pool2d_desc {
+  int64_t batch, channels, in_height, in_width;
+  vconv_pool_kind kind;
+  int64_t window_h, window_w; /* >= 1 */
+  int64_t stride_h, stride_w; /* >= 1 */
+  /* >= 0 and < window, so that every window holds at least one input pixel. */
+  int64_t pad_top, pad_bottom, pad_left, pad_right;
+  vconv_padding_mode padding_mode; /* EXPLICIT, VALID or SAME (FULL is rejected) */
+  /* 0: out = floor((in + pads - window) / stride) + 1.  1: ceil instead, minus
+   * the last window if it would start in the bottom/right padding (Caffe/PyTorch). */
+  int ceil_mode;
+  vconv_layout layout;
+} vconv_pool2d_desc;
+
+/* Defaults: sizes 0, max pooling, stride 1, no padding, floor mode, NCHW. */
+VCONV_API void vconv_pool2d_desc_init(vconv_pool2d_desc *desc);
+VCONV_API vconv_status vconv_pool2d_output_size(const vconv_pool2d_desc *desc,
+                                                int64_t *out_height, int64_t *out_width);
+
+typedef struct vconv_pool2d_op vconv_pool2d_op;
+VCONV_API vconv_status vconv_pool2d_create(const vconv_pool2d_desc *desc, vconv_pool2d_op **op);
+VCONV_API vconv_status vconv_pool2d_create_for_isa(const vconv_pool2d_desc *desc, vconv_isa isa,
+                                                   vconv_pool2d_op **op);
+VCONV_API size_t vconv_pool2d_workspace_size(const vconv_pool2d_op *op);
+/* Same contract as vconv_conv2d_run; output is N x C x P x Q. */
+VCONV_API vconv_status vconv_pool2d_run(const vconv_pool2d_op *op, const float *input,
+                                        float *output, void *workspace, size_t workspace_size,
+                                        const vconv_parallel *parallel);
+/* "pool/<tier>". */
+VCONV_API const char *vconv_pool2d_kernel_name(const vconv_pool2d_op *op);
+VCONV_API vconv_isa vconv_pool2d_isa(const vconv_pool2d_op *op);
+VCONV_API void vconv_pool2d_destroy(vconv_pool2d_op *op);
+
+/* Tiers for which a pooling kernel is built (index 0 .. count-1). */
+VCONV_API size_t vconv_pool2d_variant_count(void);
+VCONV_API vconv_status vconv_pool2d_variant(size_t index, vconv_isa *isa);
+
+/* 1-D pooling over 2-D with height 1. */
+typedef struct vconv_pool1d_desc {
+  int64_t batch, channels, in_width;
+  vconv_pool_kind kind;
+  int64_t window, stride, pad_left, pad_right;
+  vconv_padding_mode padding_mode;
+  int ceil_mode;
+  vconv_layout layout;
+} vconv_pool1d_desc;
+
+VCONV_API void vconv_pool1d_desc_init(vconv_pool1d_desc *desc);
+VCONV_API vconv_status vconv_pool1d_to_2d(const vconv_pool1d_desc *desc1, vconv_pool2d_desc *desc2);
+VCONV_API vconv_status vconv_pool1d_output_size(const vconv_pool1d_desc *desc, int64_t *out_width);
+VCONV_API vconv_status vconv_pool1d_create(const vconv_pool1d_desc *desc, vconv_pool2d_op **op);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VCONV_H */

@@ -1,0 +1,78 @@
+/*
+ * The contract between the tier-agnostic drivers (kernels/ops, dispatch) and
+ * the kernels compiled per tier.  Shapes arrive validated and resolved (named
+ * padding modes turned into numbers, output size known), so kernels never
+ * check arguments and never include dispatch/.
+ */
+#ifndef VCONV_KERNEL_H
+#define VCONV_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vconv.h"
+
+typedef struct vconv_conv_shape {
+  int64_t N, C, H, W;       /* input */
+  int64_t K, P, Q;          /* output channels, height, width */
+  int64_t R, S;             /* kernel */
+  int64_t sh, sw, dh, dw;   /* stride, dilation */
+  int64_t pt, pb, pl, pr;   /* resolved padding */
+  int64_t G, Cg, Kg;        /* groups, channels per group */
+  vconv_layout layout;
+  vconv_activation act;
+  float act_min, act_max;   /* resolved for every activation (NONE: -inf, +inf) */
+  const unsigned char *conn; /* K x Cg, or NULL for dense; owned by the operator */
+} vconv_conv_shape;
+
+typedef struct vconv_conv_kernel {
+  vconv_algorithm algo;
+  vconv_isa isa;
+  const char *name;         /* "<algorithm>/<tier>" */
+  int (*applicable)(const vconv_conv_shape *s);
+  /* Floats of packed weights; pack() turns OIHW user weights into them once at create. */
+  size_t (*packed_floats)(const vconv_conv_shape *s);
+  void (*pack)(const vconv_conv_shape *s, const float *weights, float *packed);
+  /* Bytes of scratch each task needs (tasks of one run may run concurrently). */
+  size_t (*task_workspace)(const vconv_conv_shape *s);
+  /* run(task) for every task in [0, task_count) computes the whole output;
+   * tasks write disjoint outputs, so the split does not change results. */
+  size_t (*task_count)(const vconv_conv_shape *s);
+  void (*run)(const vconv_conv_shape *s, const float *packed, const float *bias,
+              const float *input, float *output, void *workspace, size_t task);
+} vconv_conv_kernel;
+
+typedef struct vconv_pool_shape {
+  int64_t N, C, H, W, P, Q;
+  int64_t R, S, sh, sw;
+  int64_t pt, pb, pl, pr;
+  vconv_pool_kind kind;
+  vconv_layout layout;
+} vconv_pool_shape;
+
+typedef struct vconv_pool_kernel {
+  vconv_isa isa;
+  const char *name;         /* "pool/<tier>" */
+  size_t (*task_count)(const vconv_pool_shape *s);
+  void (*run)(const vconv_pool_shape *s, const float *input, float *output, size_t task);
+} vconv_pool_kernel;
+
+/* Count of the taps start .. start+taps-1 that fall inside [lo, hi). */
+static inline int64_t vconv_taps_inside(int64_t start, int64_t taps, int64_t lo, int64_t hi) {
+  const int64_t a = start > lo ? start : lo, b = start + taps < hi ? start + taps : hi;
+  return b > a ? b - a : 0;
+}
+
+/* First and one-past-last output index o with 0 <= o*stride + off < extent,
+ * clamped to [0, out): the outputs for which one kernel tap reads real input. */
+static inline void vconv_valid_range(int64_t off, int64_t stride, int64_t extent, int64_t out,
+                                     int64_t *first, int64_t *last) {
+  int64_t lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  int64_t hi = extent - 1 - off < 0 ? 0 : (extent - 1 - off) / stride + 1;
+  if (hi > out) hi = out;
+  if (lo > hi) lo = hi;
+  *first = lo;
+  *last = hi;
+}
+
+#endif

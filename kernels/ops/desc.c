@@ -1,0 +1,323 @@
+/*
+ * Descriptor validation and resolution.  Every check has its own status, and
+ * every size product is checked before anything is allocated or indexed, so
+ * kernels can index with plain int64 arithmetic.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ops.h"
+
+/* Largest element count of one tensor: its byte size must fit ptrdiff_t. */
+#define MAX_ELEMS ((int64_t)(PTRDIFF_MAX / (ptrdiff_t)sizeof(float)))
+
+static int mul_ok(int64_t a, int64_t b, int64_t *r) {
+  return !__builtin_mul_overflow(a, b, r) && *r <= MAX_ELEMS;
+}
+
+static int product_ok(const int64_t *v, int n) {
+  int64_t r = 1;
+  for (int i = 0; i < n; i++)
+    if (!mul_ok(r, v[i], &r)) return 0;
+  return 1;
+}
+
+/* out = floor((padded - keff) / stride) + 1, or ceil(...) + 1 in ceil mode. */
+typedef struct axis {
+  int64_t in, k, stride, dilation, pad_begin, pad_end; /* in: resolved padding */
+  int64_t keff, out;
+} axis;
+
+/* Resolves the padding of one axis for a named mode and computes its output size. */
+static vconv_status resolve_axis(axis *a, vconv_padding_mode mode, int ceil_mode) {
+  if (__builtin_mul_overflow(a->k - 1, a->dilation, &a->keff) ||
+      __builtin_add_overflow(a->keff, 1, &a->keff))
+    return VCONV_ERR_SIZE_OVERFLOW;
+  switch (mode) {
+    case VCONV_PADDING_EXPLICIT: break;
+    case VCONV_PADDING_VALID: a->pad_begin = a->pad_end = 0; break;
+    case VCONV_PADDING_SAME: {
+      const int64_t out = a->in / a->stride + (a->in % a->stride != 0);
+      int64_t total;
+      if (__builtin_mul_overflow(out - 1, a->stride, &total) ||
+          __builtin_add_overflow(total, a->keff - a->in, &total))
+        return VCONV_ERR_SIZE_OVERFLOW;
+      if (total < 0) total = 0;
+      a->pad_begin = total / 2;
+      a->pad_end = total - a->pad_begin;
+      break;
+    }
+    case VCONV_PADDING_FULL: a->pad_begin = a->pad_end = a->keff - 1; break;
+    default: return VCONV_ERR_INVALID_PADDING_MODE;
+  }
+  int64_t padded;
+  if (__builtin_add_overflow(a->in, a->pad_begin, &padded) ||
+      __builtin_add_overflow(padded, a->pad_end, &padded))
+    return VCONV_ERR_SIZE_OVERFLOW;
+  if (a->keff > padded) return VCONV_ERR_KERNEL_TOO_LARGE;
+  const int64_t span = padded - a->keff;
+  a->out = span / a->stride + 1;
+  if (ceil_mode && span % a->stride != 0) {
+    a->out += 1;
+    /* The last window must start inside the input or its leading padding. */
+    int64_t start;
+    if (__builtin_mul_overflow(a->out - 1, a->stride, &start) || start >= a->in + a->pad_begin)
+      a->out -= 1;
+  }
+  return VCONV_OK;
+}
+
+vconv_status vconv_i_conv_resolve(const vconv_conv2d_desc *d, vconv_conv_shape *s) {
+  if (!d || !s) return VCONV_ERR_NULL_POINTER;
+  if (d->layout != VCONV_LAYOUT_NCHW && d->layout != VCONV_LAYOUT_NHWC)
+    return VCONV_ERR_INVALID_LAYOUT;
+  if ((unsigned)d->padding_mode > VCONV_PADDING_FULL) return VCONV_ERR_INVALID_PADDING_MODE;
+  if (d->batch <= 0 || d->in_channels <= 0 || d->in_height <= 0 || d->in_width <= 0 ||
+      d->out_channels <= 0)
+    return VCONV_ERR_INVALID_SIZE;
+  if (d->kernel_h <= 0 || d->kernel_w <= 0) return VCONV_ERR_INVALID_KERNEL_SIZE;
+  if (d->stride_h <= 0 || d->stride_w <= 0) return VCONV_ERR_INVALID_STRIDE;
+  if (d->dilation_h <= 0 || d->dilation_w <= 0) return VCONV_ERR_INVALID_DILATION;
+  if (d->padding_mode == VCONV_PADDING_EXPLICIT &&
+      (d->pad_top < 0 || d->pad_bottom < 0 || d->pad_left < 0 || d->pad_right < 0))
+    return VCONV_ERR_INVALID_PADDING;
+  if (d->groups <= 0 || d->in_channels % d->groups || d->out_channels % d->groups)
+    return VCONV_ERR_INVALID_GROUPS;
+  switch (d->activation) {
+    case VCONV_ACTIVATION_NONE:
+    case VCONV_ACTIVATION_RELU: break;
+    case VCONV_ACTIVATION_CLAMP:
+      if (isnan(d->act_min) || isnan(d->act_max) || d->act_min > d->act_max)
+        return VCONV_ERR_INVALID_ACTIVATION;
+      break;
+    default: return VCONV_ERR_INVALID_ACTIVATION;
+  }
+
+  axis h = {d->in_height, d->kernel_h, d->stride_h, d->dilation_h, d->pad_top, d->pad_bottom, 0, 0};
+  axis w = {d->in_width, d->kernel_w, d->stride_w, d->dilation_w, d->pad_left, d->pad_right, 0, 0};
+  vconv_status st = resolve_axis(&h, d->padding_mode, 0);
+  if (st == VCONV_OK) st = resolve_axis(&w, d->padding_mode, 0);
+  if (st != VCONV_OK) return st;
+
+  const int64_t in_dims[] = {d->batch, d->in_channels, d->in_height, d->in_width};
+  const int64_t out_dims[] = {d->batch, d->out_channels, h.out, w.out};
+  const int64_t w_dims[] = {d->out_channels, d->in_channels / d->groups, d->kernel_h, d->kernel_w};
+  if (!product_ok(in_dims, 4) || !product_ok(out_dims, 4) || !product_ok(w_dims, 4))
+    return VCONV_ERR_SIZE_OVERFLOW;
+
+  memset(s, 0, sizeof *s);
+  s->N = d->batch;
+  s->C = d->in_channels;
+  s->H = d->in_height;
+  s->W = d->in_width;
+  s->K = d->out_channels;
+  s->P = h.out;
+  s->Q = w.out;
+  s->R = d->kernel_h;
+  s->S = d->kernel_w;
+  s->sh = d->stride_h;
+  s->sw = d->stride_w;
+  s->dh = d->dilation_h;
+  s->dw = d->dilation_w;
+  s->pt = h.pad_begin;
+  s->pb = h.pad_end;
+  s->pl = w.pad_begin;
+  s->pr = w.pad_end;
+  s->G = d->groups;
+  s->Cg = d->in_channels / d->groups;
+  s->Kg = d->out_channels / d->groups;
+  s->layout = d->layout;
+  s->act = d->activation;
+  s->act_min = d->activation == VCONV_ACTIVATION_NONE ? -INFINITY
+               : d->activation == VCONV_ACTIVATION_RELU ? 0.0f : d->act_min;
+  s->act_max = d->activation == VCONV_ACTIVATION_CLAMP ? d->act_max : INFINITY;
+  s->conn = d->connections;
+  if (s->conn) {
+    for (int64_t k = 0; k < s->K; k++) {
+      int64_t any = 0;
+      for (int64_t c = 0; c < s->Cg; c++) any |= s->conn[k * s->Cg + c] != 0;
+      if (!any) return VCONV_ERR_INVALID_CONNECTION_TABLE;
+    }
+  }
+  return VCONV_OK;
+}
+
+vconv_status vconv_i_pool_resolve(const vconv_pool2d_desc *d, vconv_pool_shape *s) {
+  if (!d || !s) return VCONV_ERR_NULL_POINTER;
+  if (d->layout != VCONV_LAYOUT_NCHW && d->layout != VCONV_LAYOUT_NHWC)
+    return VCONV_ERR_INVALID_LAYOUT;
+  if ((unsigned)d->kind > VCONV_POOL_AVG_EXCLUDE_PAD) return VCONV_ERR_INVALID_POOL_KIND;
+  if ((unsigned)d->padding_mode > VCONV_PADDING_SAME) return VCONV_ERR_INVALID_PADDING_MODE;
+  if (d->batch <= 0 || d->channels <= 0 || d->in_height <= 0 || d->in_width <= 0)
+    return VCONV_ERR_INVALID_SIZE;
+  if (d->window_h <= 0 || d->window_w <= 0) return VCONV_ERR_INVALID_KERNEL_SIZE;
+  if (d->stride_h <= 0 || d->stride_w <= 0) return VCONV_ERR_INVALID_STRIDE;
+  if (d->padding_mode == VCONV_PADDING_EXPLICIT &&
+      (d->pad_top < 0 || d->pad_bottom < 0 || d->pad_left < 0 || d->pad_right < 0 ||
+       d->pad_top >= d->window_h || d->pad_bottom >= d->window_h ||
+       d->pad_left >= d->window_w || d->pad_right >= d->window_w))
+    return VCONV_ERR_INVALID_PADDING;
+
+  axis h = {d->in_height, d->window_h, d->stride_h, 1, d->pad_top, d->pad_bottom, 0, 0};
+  axis w = {d->in_width, d->window_w, d->stride_w, 1, d->pad_left, d->pad_right, 0, 0};
+  vconv_status st = resolve_axis(&h, d->padding_mode, d->ceil_mode != 0);
+  if (st == VCONV_OK) st = resolve_axis(&w, d->padding_mode, d->ceil_mode != 0);
+  if (st != VCONV_OK) return st;
+
+  const int64_t in_dims[] = {d->batch, d->channels, d->in_height, d->in_width};
+  const int64_t out_dims[] = {d->batch, d->channels, h.out, w.out};
+  if (!product_ok(in_dims, 4) || !product_ok(out_dims, 4)) return VCONV_ERR_SIZE_OVERFLOW;
+
+  memset(s, 0, sizeof *s);
+  s->N = d->batch;
+  s->C = d->channels;
+  s->H = d->in_height;
+  s->W = d->in_width;
+  s->P = h.out;
+  s->Q = w.out;
+  s->R = d->window_h;
+  s->S = d->window_w;
+  s->sh = d->stride_h;
+  s->sw = d->stride_w;
+  s->pt = h.pad_begin;
+  s->pb = h.pad_end;
+  s->pl = w.pad_begin;
+  s->pr = w.pad_end;
+  s->kind = d->kind;
+  s->layout = d->layout;
+  return VCONV_OK;
+}
+
+void vconv_conv2d_desc_init(vconv_conv2d_desc *d) {
+  if (!d) return;
+  memset(d, 0, sizeof *d);
+  d->stride_h = d->stride_w = 1;
+  d->dilation_h = d->dilation_w = 1;
+  d->groups = 1;
+  d->padding_mode = VCONV_PADDING_EXPLICIT;
+  d->layout = VCONV_LAYOUT_NCHW;
+  d->activation = VCONV_ACTIVATION_NONE;
+}
+
+vconv_status vconv_conv2d_output_size(const vconv_conv2d_desc *d, int64_t *out_h, int64_t *out_w) {
+  if (!d || !out_h || !out_w) return VCONV_ERR_NULL_POINTER;
+  vconv_conv_shape s;
+  vconv_status st = vconv_i_conv_resolve(d, &s);
+  if (st != VCONV_OK) return st;
+  *out_h = s.P;
+  *out_w = s.Q;
+  return VCONV_OK;
+}
+
+vconv_status vconv_conv2d_param_count(const vconv_conv2d_desc *d, int has_bias, int64_t *count) {
+  if (!d || !count) return VCONV_ERR_NULL_POINTER;
+  vconv_conv_shape s;
+  vconv_status st = vconv_i_conv_resolve(d, &s);
+  if (st != VCONV_OK) return st;
+  int64_t pairs = s.K * s.Cg;
+  if (s.conn) {
+    pairs = 0;
+    for (int64_t i = 0; i < s.K * s.Cg; i++) pairs += s.conn[i] != 0;
+  }
+  *count = pairs * s.R * s.S + (has_bias ? s.K : 0);
+  return VCONV_OK;
+}
+
+void vconv_pool2d_desc_init(vconv_pool2d_desc *d) {
+  if (!d) return;
+  memset(d, 0, sizeof *d);
+  d->kind = VCONV_POOL_MAX;
+  d->stride_h = d->stride_w = 1;
+  d->padding_mode = VCONV_PADDING_EXPLICIT;
+  d->layout = VCONV_LAYOUT_NCHW;
+}
+
+vconv_status vconv_pool2d_output_size(const vconv_pool2d_desc *d, int64_t *out_h, int64_t *out_w) {
+  if (!d || !out_h || !out_w) return VCONV_ERR_NULL_POINTER;
+  vconv_pool_shape s;
+  vconv_status st = vconv_i_pool_resolve(d, &s);
+  if (st != VCONV_OK) return st;
+  *out_h = s.P;
+  *out_w = s.Q;
+  return VCONV_OK;
+}
+
+/* ---- 1-D over 2-D ------------------------------------------------------- */
+
+void vconv_conv1d_desc_init(vconv_conv1d_desc *d) {
+  if (!d) return;
+  memset(d, 0, sizeof *d);
+  d->stride = d->dilation = d->groups = 1;
+  d->padding_mode = VCONV_PADDING_EXPLICIT;
+  d->layout = VCONV_LAYOUT_NCHW;
+  d->activation = VCONV_ACTIVATION_NONE;
+}
+
+vconv_status vconv_conv1d_to_2d(const vconv_conv1d_desc *a, vconv_conv2d_desc *d) {
+  if (!a || !d) return VCONV_ERR_NULL_POINTER;
+  vconv_conv2d_desc_init(d);
+  d->batch = a->batch;
+  d->in_channels = a->in_channels;
+  d->in_height = 1;
+  d->in_width = a->in_width;
+  d->out_channels = a->out_channels;
+  d->kernel_h = 1;
+  d->kernel_w = a->kernel;
+  d->stride_w = a->stride;
+  d->dilation_w = a->dilation;
+  d->pad_left = a->pad_left;
+  d->pad_right = a->pad_right;
+  d->padding_mode = a->padding_mode; /* a height-1 kernel gets no vertical padding in any mode */
+  d->groups = a->groups;
+  d->layout = a->layout;
+  d->activation = a->activation;
+  d->act_min = a->act_min;
+  d->act_max = a->act_max;
+  d->connections = a->connections;
+  return VCONV_OK;
+}
+
+vconv_status vconv_conv1d_output_size(const vconv_conv1d_desc *a, int64_t *out_w) {
+  if (!a || !out_w) return VCONV_ERR_NULL_POINTER;
+  vconv_conv2d_desc d;
+  int64_t out_h;
+  vconv_conv1d_to_2d(a, &d);
+  return vconv_conv2d_output_size(&d, &out_h, out_w);
+}
+
+void vconv_pool1d_desc_init(vconv_pool1d_desc *d) {
+  if (!d) return;
+  memset(d, 0, sizeof *d);
+  d->kind = VCONV_POOL_MAX;
+  d->stride = 1;
+  d->padding_mode = VCONV_PADDING_EXPLICIT;
+  d->layout = VCONV_LAYOUT_NCHW;
+}
+
+vconv_status vconv_pool1d_to_2d(const vconv_pool1d_desc *a, vconv_pool2d_desc *d) {
+  if (!a || !d) return VCONV_ERR_NULL_POINTER;
+  vconv_pool2d_desc_init(d);
+  d->batch = a->batch;
+  d->channels = a->channels;
+  d->in_height = 1;
+  d->in_width = a->in_width;
+  d->kind = a->kind;
+  d->window_h = 1;
+  d->window_w = a->window;
+  d->stride_w = a->stride;
+  d->pad_left = a->pad_left;
+  d->pad_right = a->pad_right;
+  d->padding_mode = a->padding_mode;
+  d->ceil_mode = a->ceil_mode;
+  d->layout = a->layout;
+  return VCONV_OK;
+}
+
+vconv_status vconv_pool1d_output_size(const vconv_pool1d_desc *a, int64_t *out_w) {
+  if (!a || !out_w) return VCONV_ERR_NULL_POINTER;
+  vconv_pool2d_desc d;
+  int64_t out_h;
+  vconv_pool1d_to_2d(a, &d);
+  return vconv_pool2d_output_size(&d, &out_h, out_w);
+}

@@ -1,0 +1,27 @@
+/* AVX2 + FMA3: 8 lanes. */
+#include <immintrin.h>
+
+#define VEC_W 8
+#define VEC_ISA VCONV_ISA_AVX2
+
+typedef __m256 vf;
+
+static inline __m256i vf_mask_(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+static inline vf vf_zero(void) { return _mm256_setzero_ps(); }
+static inline vf vf_set1(float x) { return _mm256_set1_ps(x); }
+static inline vf vf_loadu(const float *p) { return _mm256_loadu_ps(p); }
+static inline void vf_storeu(float *p, vf v) { _mm256_storeu_ps(p, v); }
+/* Masked lanes are neither read nor faulted on. */
+static inline vf vf_load_part(const float *p, int n) { return _mm256_maskload_ps(p, vf_mask_(n)); }
+static inline void vf_store_part(float *p, vf v, int n) { _mm256_maskstore_ps(p, vf_mask_(n), v); }
+static inline vf vf_add(vf a, vf b) { return _mm256_add_ps(a, b); }
+static inline vf vf_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+static inline vf vf_div(vf a, vf b) { return _mm256_div_ps(a, b); }
+static inline vf vf_fmadd(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+static inline vf vf_max_nan(vf acc, vf x) {
+  return _mm256_blendv_ps(_mm256_max_ps(x, acc), x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+static inline vf vf_lower(vf lo, vf x) { return _mm256_max_ps(lo, x); }
+static inline vf vf_upper(vf hi, vf x) { return _mm256_min_ps(hi, x); }

@@ -1,0 +1,31 @@
+/* AArch64 Advanced SIMD: 4 lanes with FMA. */
+#include <arm_neon.h>
+
+#define VEC_W 4
+#define VEC_ISA VCONV_ISA_NEON
+
+typedef float32x4_t vf;
+
+static inline vf vf_zero(void) { return vdupq_n_f32(0.0f); }
+static inline vf vf_set1(float x) { return vdupq_n_f32(x); }
+static inline vf vf_loadu(const float *p) { return vld1q_f32(p); }
+static inline void vf_storeu(float *p, vf v) { vst1q_f32(p, v); }
+static inline vf vf_load_part(const float *p, int n) {
+  float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (int i = 0; i < n; i++) t[i] = p[i];
+  return vld1q_f32(t);
+}
+static inline void vf_store_part(float *p, vf v, int n) {
+  float t[4];
+  vst1q_f32(t, v);
+  for (int i = 0; i < n; i++) p[i] = t[i];
+}
+static inline vf vf_add(vf a, vf b) { return vaddq_f32(a, b); }
+static inline vf vf_mul(vf a, vf b) { return vmulq_f32(a, b); }
+static inline vf vf_div(vf a, vf b) { return vdivq_f32(a, b); }
+static inline vf vf_fmadd(vf a, vf b, vf c) { return vfmaq_f32(c, a, b); }
+/* FMAX returns NaN when either operand is NaN. */
+static inline vf vf_max_nan(vf acc, vf x) { return vmaxq_f32(acc, x); }
+/* FMAXNM/FMINNM would drop a NaN x; select keeps it. */
+static inline vf vf_lower(vf lo, vf x) { return vbslq_f32(vcltq_f32(x, lo), lo, x); }
+static inline vf vf_upper(vf hi, vf x) { return vbslq_f32(vcgtq_f32(x, hi), hi, x); }

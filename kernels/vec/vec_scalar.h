@@ -1,0 +1,20 @@
+/* One lane of plain C: the tier that stands for a CPU without SIMD. */
+#define VEC_W 1
+#define VEC_ISA VCONV_ISA_SCALAR
+
+typedef float vf;
+
+static inline vf vf_zero(void) { return 0.0f; }
+static inline vf vf_set1(float x) { return x; }
+static inline vf vf_loadu(const float *p) { return *p; }
+static inline void vf_storeu(float *p, vf v) { *p = v; }
+static inline vf vf_load_part(const float *p, int n) { (void)n; return *p; }
+static inline void vf_store_part(float *p, vf v, int n) { (void)n; *p = v; }
+static inline vf vf_add(vf a, vf b) { return a + b; }
+static inline vf vf_mul(vf a, vf b) { return a * b; }
+static inline vf vf_div(vf a, vf b) { return a / b; }
+/* ISO C mode keeps a*b+c unfused, matching a CPU without FMA. */
+static inline vf vf_fmadd(vf a, vf b, vf c) { return a * b + c; }
+static inline vf vf_max_nan(vf acc, vf x) { return (x > acc || x != x) ? x : acc; }
+static inline vf vf_lower(vf lo, vf x) { return x < lo ? lo : x; }
+static inline vf vf_upper(vf hi, vf x) { return x > hi ? hi : x; }

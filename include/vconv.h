@@ -137,7 +137,9 @@ typedef struct vconv_cpu_info {
   char brand[96];           /* marketing name as the CPU (or hypervisor) reports it */
   int family, model, stepping; /* x86 display family/model; -1 where unknown */
   int packages, cores, threads; /* from hwloc when built with it, else from the OS; -1 unknown */
-  int64_t l1d_bytes, l2_bytes, l3_bytes; /* per core (L1d, L2) and per package (L3); 0 unknown */
+  /* L1d and L2 of core 0, and the L3 instance core 0 shares (not a package total on
+   * multi-die parts; VMs may report fictitious L3 sizes); 0 unknown */
+  int64_t l1d_bytes, l2_bytes, l3_bytes;
   int64_t cache_line_bytes;
   char source[32];          /* where the topology came from: "hwloc", "cpuid", "sysconf" */
 } vconv_cpu_info;

@@ -193,14 +193,18 @@ VCONV_API const char *vconv_algorithm_name(vconv_algorithm algo);
  * The library owns no threads.  A caller that wants parallel execution passes
  * its own parallel-for: it must call task(task_arg, i) exactly once for every
  * i in [0, n), in any order and on any threads, and return when all calls
- * have returned.  NULL (or a NULL parallel_for) runs every task on the
- * calling thread.  Results do not depend on the thread count: tasks write
- * disjoint outputs and no reduction crosses tasks.
+ * have returned.  `threads` is how many of those calls may run at once (the
+ * pool's thread count); run() makes n = threads calls, each a worker that
+ * takes pieces of the operation from a shared counter, and gives each worker
+ * its own part of the workspace.  NULL (or a NULL parallel_for) runs
+ * everything on the calling thread.  Results do not depend on the thread
+ * count: every piece writes its own outputs in a fixed order.
  */
 typedef void (*vconv_task_fn)(void *task_arg, size_t i);
 typedef struct vconv_parallel {
   void (*parallel_for)(void *context, size_t n, vconv_task_fn task, void *task_arg);
   void *context;
+  size_t threads; /* 0 is taken as 1 */
 } vconv_parallel;
 
 /* ------------------------------------------------------------------------ */
@@ -260,12 +264,14 @@ VCONV_API vconv_status vconv_conv2d_create_for_isa(const vconv_conv2d_desc *desc
                                                    vconv_algorithm algo, vconv_isa isa,
                                                    const float *weights, const float *bias,
                                                    vconv_conv2d_op **op);
-/* Bytes of scratch memory run() needs (0 is possible). */
-VCONV_API size_t vconv_conv2d_workspace_size(const vconv_conv2d_op *op);
+/* Bytes of scratch memory run() needs with this `parallel` (the same pointer
+ * passed to run; NULL = calling thread only).  0 is possible. */
+VCONV_API size_t vconv_conv2d_workspace_size(const vconv_conv2d_op *op,
+                                             const vconv_parallel *parallel);
 /*
  * input:  N x C x H x W floats in the descriptor's layout.
  * output: N x K x P x Q floats (P, Q from vconv_conv2d_output_size), overwritten.
- * workspace: at least vconv_conv2d_workspace_size() bytes, any alignment, or
+ * workspace: at least vconv_conv2d_workspace_size(op, parallel) bytes, any alignment, or
  * NULL to let the library allocate (and free) it during the call.
  * parallel: see vconv_parallel; NULL runs on the calling thread.
  * input and output must not overlap.
@@ -347,7 +353,8 @@ typedef struct vconv_pool2d_op vconv_pool2d_op;
 VCONV_API vconv_status vconv_pool2d_create(const vconv_pool2d_desc *desc, vconv_pool2d_op **op);
 VCONV_API vconv_status vconv_pool2d_create_for_isa(const vconv_pool2d_desc *desc, vconv_isa isa,
                                                    vconv_pool2d_op **op);
-VCONV_API size_t vconv_pool2d_workspace_size(const vconv_pool2d_op *op);
+VCONV_API size_t vconv_pool2d_workspace_size(const vconv_pool2d_op *op,
+                                             const vconv_parallel *parallel);
 /* Same contract as vconv_conv2d_run; output is N x C x P x Q. */
 VCONV_API vconv_status vconv_pool2d_run(const vconv_pool2d_op *op, const float *input,
                                         float *output, void *workspace, size_t workspace_size,

@@ -33,7 +33,8 @@ typedef struct vconv_conv_kernel {
   /* Floats of packed weights; pack() turns OIHW user weights into them once at create. */
   size_t (*packed_floats)(const vconv_conv_shape *s);
   void (*pack)(const vconv_conv_shape *s, const float *weights, float *packed);
-  /* Bytes of scratch each task needs (tasks of one run may run concurrently). */
+  /* Bytes of scratch one worker needs; a worker runs its tasks one after another,
+   * workers run concurrently, each with its own scratch. */
   size_t (*task_workspace)(const vconv_conv_shape *s);
   /* run(task) for every task in [0, task_count) computes the whole output;
    * tasks write disjoint outputs, so the split does not change results. */

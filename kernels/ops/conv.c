@@ -1,4 +1,5 @@
 /* Convolution operators: create (validate, select, pack once), run, destroy. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,12 +23,35 @@ void *vconv_i_alloc(size_t bytes) {
 
 void vconv_i_free(void *p) { free(p); }
 
-void vconv_i_parallel(const vconv_parallel *par, size_t n, vconv_task_fn task, void *arg) {
-  if (par && par->parallel_for) {
-    par->parallel_for(par->context, n, task, arg);
-    return;
-  }
-  for (size_t i = 0; i < n; i++) task(arg, i);
+size_t vconv_i_workers(const vconv_parallel *par, size_t pieces) {
+  size_t w = par && par->parallel_for && par->threads > 1 ? par->threads : 1;
+  return w < pieces ? w : (pieces ? pieces : 1);
+}
+
+typedef struct pieces_call {
+  atomic_size_t next;
+  size_t pieces;
+  unsigned char *scratch;
+  size_t stride;
+  vconv_i_piece_fn piece;
+  void *arg;
+} pieces_call;
+
+static void worker(void *arg, size_t w) {
+  pieces_call *c = arg;
+  void *scratch = c->scratch ? c->scratch + w * c->stride : NULL;
+  for (size_t i; (i = atomic_fetch_add_explicit(&c->next, 1, memory_order_relaxed)) < c->pieces;)
+    c->piece(c->arg, scratch, i);
+}
+
+void vconv_i_run_pieces(const vconv_parallel *par, size_t pieces, unsigned char *scratch,
+                        size_t scratch_stride, vconv_i_piece_fn piece, void *arg) {
+  pieces_call c = {0, pieces, scratch, scratch_stride, piece, arg};
+  const size_t workers = vconv_i_workers(par, pieces);
+  if (workers > 1)
+    par->parallel_for(par->context, workers, worker, &c);
+  else
+    worker(&c, 0);
 }
 
 vconv_status vconv_conv2d_create_for_isa(const vconv_conv2d_desc *desc, vconv_algorithm algo,
@@ -84,35 +108,31 @@ vconv_status vconv_conv1d_create(const vconv_conv1d_desc *desc, vconv_algorithm 
   return vconv_conv2d_create(&d, algo, weights, bias, op);
 }
 
-/*
- * Each task gets its own slice of the workspace, indexed by task number, so
- * concurrent tasks never share scratch.  The slices are cache-line multiples.
- */
+/* Each worker's scratch is a cache-line multiple. */
 static size_t slice_bytes(const vconv_conv2d_op *op) { return (op->task_workspace + 63) / 64 * 64; }
 
-size_t vconv_conv2d_workspace_size(const vconv_conv2d_op *op) {
+size_t vconv_conv2d_workspace_size(const vconv_conv2d_op *op, const vconv_parallel *parallel) {
   if (!op || op->task_workspace == 0) return 0;
-  return slice_bytes(op) * op->task_count + 64; /* + alignment slack for unaligned caller memory */
+  /* + 64: slack to align unaligned caller memory */
+  return slice_bytes(op) * vconv_i_workers(parallel, op->task_count) + 64;
 }
 
 typedef struct conv_call {
   const vconv_conv2d_op *op;
   const float *in;
   float *out;
-  unsigned char *ws;
 } conv_call;
 
-static void conv_task(void *arg, size_t i) {
+static void conv_piece(void *arg, void *scratch, size_t i) {
   const conv_call *c = arg;
-  void *ws = c->ws ? c->ws + i * slice_bytes(c->op) : NULL;
-  c->op->kernel->run(&c->op->shape, c->op->packed, c->op->bias, c->in, c->out, ws, i);
+  c->op->kernel->run(&c->op->shape, c->op->packed, c->op->bias, c->in, c->out, scratch, i);
 }
 
 vconv_status vconv_conv2d_run(const vconv_conv2d_op *op, const float *input, float *output,
                               void *workspace, size_t workspace_size,
                               const vconv_parallel *parallel) {
   if (!op || !input || !output) return VCONV_ERR_NULL_POINTER;
-  const size_t need = vconv_conv2d_workspace_size(op);
+  const size_t need = vconv_conv2d_workspace_size(op, parallel);
   void *owned = NULL;
   if (need && !workspace) {
     if (!(workspace = owned = vconv_i_alloc(need))) return VCONV_ERR_OUT_OF_MEMORY;
@@ -120,12 +140,9 @@ vconv_status vconv_conv2d_run(const vconv_conv2d_op *op, const float *input, flo
   }
   if (need && workspace_size < need) return VCONV_ERR_WORKSPACE_TOO_SMALL;
   unsigned char *ws = NULL;
-  if (need) {
-    uintptr_t a = ((uintptr_t)workspace + 63) & ~(uintptr_t)63;
-    ws = (unsigned char *)a;
-  }
-  conv_call call = {op, input, output, ws};
-  vconv_i_parallel(parallel, op->task_count, conv_task, &call);
+  if (need) ws = (unsigned char *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
+  conv_call call = {op, input, output};
+  vconv_i_run_pieces(parallel, op->task_count, ws, slice_bytes(op), conv_piece, &call);
   vconv_i_free(owned);
   return VCONV_OK;
 }

@@ -40,8 +40,9 @@ vconv_status vconv_pool1d_create(const vconv_pool1d_desc *desc, vconv_pool2d_op 
   return vconv_pool2d_create(&d, op);
 }
 
-size_t vconv_pool2d_workspace_size(const vconv_pool2d_op *op) {
+size_t vconv_pool2d_workspace_size(const vconv_pool2d_op *op, const vconv_parallel *parallel) {
   (void)op;
+  (void)parallel;
   return 0;
 }
 
@@ -51,7 +52,8 @@ typedef struct pool_call {
   float *out;
 } pool_call;
 
-static void pool_task(void *arg, size_t i) {
+static void pool_piece(void *arg, void *scratch, size_t i) {
+  (void)scratch;
   const pool_call *c = arg;
   c->op->kernel->run(&c->op->shape, c->in, c->out, i);
 }
@@ -63,7 +65,7 @@ vconv_status vconv_pool2d_run(const vconv_pool2d_op *op, const float *input, flo
   (void)workspace_size;
   if (!op || !input || !output) return VCONV_ERR_NULL_POINTER;
   pool_call call = {op, input, output};
-  vconv_i_parallel(parallel, op->task_count, pool_task, &call);
+  vconv_i_run_pieces(parallel, op->task_count, NULL, 0, pool_piece, &call);
   return VCONV_OK;
 }
 

@@ -22,5 +22,6 @@ vconv_status vconv_i_resolve_isa(vconv_isa isa, vconv_isa *out);
 vconv_status vconv_i_select_conv(vconv_algorithm algo, vconv_isa isa, const vconv_conv_shape *s,
                                  const vconv_conv_kernel **kernel);
 vconv_status vconv_i_select_pool(vconv_isa isa, const vconv_pool_kernel **kernel);
+vconv_status vconv_i_select_gemm(vconv_isa isa, const vconv_gemm_kernel **kernel);
 
 #endif

@@ -5,9 +5,11 @@
 #include "dispatch.h"
 #include "vconv_config.h"
 
-#define TIER_KERNELS(tier)                                  \
+#define TIER_KERNELS(tier)                                   \
   extern const vconv_conv_kernel vconv_direct_kernel__##tier; \
-  extern const vconv_pool_kernel vconv_pool_kernel__##tier;
+  extern const vconv_conv_kernel vconv_im2col_kernel__##tier; \
+  extern const vconv_pool_kernel vconv_pool_kernel__##tier;   \
+  extern const vconv_gemm_kernel vconv_gemm_kernel__##tier;
 
 #ifdef VCONV_BUILT_SCALAR
 TIER_KERNELS(scalar)
@@ -28,18 +30,23 @@ TIER_KERNELS(neon)
 static const vconv_conv_kernel *const conv_kernels[] = {
 #ifdef VCONV_BUILT_SCALAR
     &vconv_direct_kernel__scalar,
+    &vconv_im2col_kernel__scalar,
 #endif
 #ifdef VCONV_BUILT_SSE41
     &vconv_direct_kernel__sse41,
+    &vconv_im2col_kernel__sse41,
 #endif
 #ifdef VCONV_BUILT_AVX2
     &vconv_direct_kernel__avx2,
+    &vconv_im2col_kernel__avx2,
 #endif
 #ifdef VCONV_BUILT_AVX512
     &vconv_direct_kernel__avx512,
+    &vconv_im2col_kernel__avx512,
 #endif
 #ifdef VCONV_BUILT_NEON
     &vconv_direct_kernel__neon,
+    &vconv_im2col_kernel__neon,
 #endif
 };
 
@@ -58,6 +65,24 @@ static const vconv_pool_kernel *const pool_kernels[] = {
 #endif
 #ifdef VCONV_BUILT_NEON
     &vconv_pool_kernel__neon,
+#endif
+};
+
+static const vconv_gemm_kernel *const gemm_kernels[] = {
+#ifdef VCONV_BUILT_SCALAR
+    &vconv_gemm_kernel__scalar,
+#endif
+#ifdef VCONV_BUILT_SSE41
+    &vconv_gemm_kernel__sse41,
+#endif
+#ifdef VCONV_BUILT_AVX2
+    &vconv_gemm_kernel__avx2,
+#endif
+#ifdef VCONV_BUILT_AVX512
+    &vconv_gemm_kernel__avx512,
+#endif
+#ifdef VCONV_BUILT_NEON
+    &vconv_gemm_kernel__neon,
 #endif
 };
 
@@ -108,6 +133,15 @@ vconv_status vconv_i_select_pool(vconv_isa isa, const vconv_pool_kernel **kernel
   for (size_t i = 0; i < LEN(pool_kernels); i++)
     if (pool_kernels[i]->isa == isa) {
       *kernel = pool_kernels[i];
+      return VCONV_OK;
+    }
+  return VCONV_ERR_ISA_UNAVAILABLE;
+}
+
+vconv_status vconv_i_select_gemm(vconv_isa isa, const vconv_gemm_kernel **kernel) {
+  for (size_t i = 0; i < LEN(gemm_kernels); i++)
+    if (gemm_kernels[i]->isa == isa) {
+      *kernel = gemm_kernels[i];
       return VCONV_OK;
     }
   return VCONV_ERR_ISA_UNAVAILABLE;

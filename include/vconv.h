@@ -383,6 +383,51 @@ VCONV_API vconv_status vconv_pool1d_to_2d(const vconv_pool1d_desc *desc1, vconv_
 VCONV_API vconv_status vconv_pool1d_output_size(const vconv_pool1d_desc *desc, int64_t *out_width);
 VCONV_API vconv_status vconv_pool1d_create(const vconv_pool1d_desc *desc, vconv_pool2d_op **op);
 
+/* ------------------------------------------------------------------------ */
+/* Matrix multiplication (SGEMM)                                              */
+
+/*
+ * C = alpha * op(A) * op(B) + beta * C on row-major matrices, the library's
+ * own GEMM (the one im2col convolution and Winograd run on), usable for
+ * fully connected layers: out[batch][outputs] = in[batch][inputs] *
+ * W[outputs][inputs]^T is vconv_sgemm(0, 1, batch, outputs, inputs, 1, in,
+ * inputs, W, inputs, 0, out, outputs, NULL).
+ *
+ *   op(A) is M x K: A stored M x K with row stride lda (trans_a 0) or K x M (trans_a 1);
+ *   op(B) is K x N: B stored K x N with row stride ldb (trans_b 0) or N x K (trans_b 1);
+ *   C is M x N with row stride ldc.
+ *
+ * BLAS semantics: beta == 0 never reads C (NaN or garbage there does not
+ * leak); K == 0 or alpha == 0 never reads A or B and sets C = beta * C;
+ * M == 0 or N == 0 does nothing.  Accumulation is fp32 with FMA where the tier
+ * has it, in a fixed order per element: results do not depend on `parallel`.
+ * Any alignment; A and B may alias each other but not C.
+ *
+ * Checks, in this order:
+ *   trans_a, trans_b not 0 or 1                          VCONV_ERR_INVALID_ARGUMENT
+ *   M, N or K < 0                                        VCONV_ERR_INVALID_SIZE
+ *   A, B or C NULL while that matrix has elements        VCONV_ERR_NULL_POINTER
+ *   a leading dimension below max(1, stored columns)     VCONV_ERR_INVALID_ARGUMENT
+ *   a matrix spanning more than PTRDIFF_MAX bytes        VCONV_ERR_SIZE_OVERFLOW
+ *   then the tier, as vconv_conv2d_create_for_isa does.
+ * Scratch (packing buffers, a few MB per thread) is allocated and freed
+ * inside the call: VCONV_ERR_OUT_OF_MEMORY if that fails.
+ * parallel: the caller's parallel-for (see vconv_parallel); the longer side
+ * of C is split into one block per thread.  NULL runs on the calling thread.
+ */
+VCONV_API vconv_status vconv_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                                   float alpha, const float *A, int64_t lda, const float *B,
+                                   int64_t ldb, float beta, float *C, int64_t ldc,
+                                   const vconv_parallel *parallel);
+/* Same on a named tier (VCONV_ISA_AUTO = effective tier): every built tier can
+ * be reached this way.  A tier that cannot run here (not built, not supported,
+ * above the cap) is VCONV_ERR_ISA_UNAVAILABLE, a value outside vconv_isa
+ * VCONV_ERR_INVALID_ISA. */
+VCONV_API vconv_status vconv_sgemm_for_isa(vconv_isa isa, int trans_a, int trans_b, int64_t M,
+                                           int64_t N, int64_t K, float alpha, const float *A,
+                                           int64_t lda, const float *B, int64_t ldb, float beta,
+                                           float *C, int64_t ldc, const vconv_parallel *parallel);
+
 #ifdef __cplusplus
 }
 #endif

@@ -43,6 +43,19 @@ typedef struct vconv_conv_kernel {
               const float *input, float *output, void *workspace, size_t task);
 } vconv_conv_kernel;
 
+/* SGEMM of one tier (kernels/gemm): vconv_sgemm's driver splits C into pieces
+ * and runs each with its own scratch of workspace(piece) bytes (64-byte aligned). */
+typedef struct vconv_gemm_kernel {
+  vconv_isa isa;
+  const char *name;         /* "gemm/<tier>" */
+  int mr, nr;               /* register tile: pieces split on these multiples */
+  size_t (*workspace)(int64_t m, int64_t n, int64_t k);
+  /* C = alpha * op(A) op(B) + beta * C, row-major, m, n, k > 0, validated. */
+  void (*run)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+              const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+              int64_t ldc, void *scratch);
+} vconv_gemm_kernel;
+
 typedef struct vconv_pool_shape {
   int64_t N, C, H, W, P, Q;
   int64_t R, S, sh, sw;

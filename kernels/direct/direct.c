@@ -1,202 +1,636 @@
 /*
- * Direct convolution, written once over the vector layer and compiled per
- * tier.  Taps that fall into the padding are skipped by computing, per tap,
- * the range of outputs that read real input; nothing is copied into a padded
- * buffer.
+ * Direct convolution, written once over the vector layer (kernels/vec) and
+ * compiled once per tier.  Two loop nests, chosen per shape by plan():
  *
- * NCHW: a task is one output plane (n, k).  The output row is the vector
- *   dimension, so layers with few channels (LeNet C1: 1 -> 6) still vectorise.
- * NHWC: a task is one output row (n, p); output channels are the vector
- *   dimension, weights packed [g][r][s][c][Kg rounded up to VEC_W] so every
- *   load is a full vector of our own memory.
- * A connection table (LeNet-5 C3) visits only the connected (k, c) pairs.
+ * blocked  Output channels are the vector dimension.  Weights are packed at
+ *          create as [group][K-block][r][s][c][KB], KB = NV vectors (zero
+ *          padded).  The register tile is T output pixels of one row x NV
+ *          vectors of output channels; for every input channel and tap the
+ *          inner loop loads NV weight vectors, broadcasts one input value per
+ *          pixel and does T x NV FMAs (direct_ukernels.h).  NCHW input is read
+ *          in place; NHWC input is first transposed into a per-task CHW panel.
+ *          Tiles are written to NCHW through VEC_W x VEC_W transposes, to NHWC
+ *          directly.
+ * spatial  Output width is the vector dimension (stride 1): the tile is KT
+ *          output channels x NQ vectors of one output row, one input vector
+ *          load shared by KT FMAs.  For layers with few output channels per
+ *          group, where channel vectors would be mostly empty (LeNet C1:
+ *          1 -> 6 channels; depthwise).
+ *
+ * Padding is never computed and never copied: for each row tile and kernel
+ * column the range of pixels whose tap reads real input is known, and the
+ * blocked tile is cut into sub-tiles per run of kernel columns with the same
+ * range; the spatial path masks the lanes of a tap that falls into the padding
+ * at the load, so they read nothing.  Rows of taps outside the input are
+ * skipped for the whole output row.
+ *
+ * Connection table: input channels that no output channel of a block reads
+ * are skipped (the block visits runs of connected channels), unconnected
+ * pairs inside a block are packed as zeros (their weights are never read),
+ * and the plan counts what each path costs on the table.
+ *
+ * Work is split into tasks (image, channel block, block of output rows);
+ * every output element is written by one task, in an order that does not
+ * depend on the split.
  */
-#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "kernel.h"
 #include "vec/vec.h"
 
-static int64_t round_up_w(int64_t x) { return (x + VEC_W - 1) / VEC_W * VEC_W; }
+#if defined(__GNUC__)
+#  define DC_INLINE static inline __attribute__((always_inline))
+#  define PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
+#else
+#  define DC_INLINE static inline
+#  define PREFETCH_L2(p) ((void)(p))
+#endif
 
-static int nhwc_packed(const vconv_conv_shape *s) {
-  return s->layout == VCONV_LAYOUT_NHWC && s->conn == NULL;
-}
+/* Register budgets per tier: blocked tiles (T pixels x NV vectors) and spatial
+ * tiles (KT channels x NQ vectors) that fit the register file with their
+ * weight/input registers.  The instance lists below are the only tiles built. */
+#define FT1(X, b) X(1, b)
+#define FT2(X, b) FT1(X, b) X(2, b)
+#define FT3(X, b) FT2(X, b) X(3, b)
+#define FT4(X, b) FT3(X, b) X(4, b)
+#define FT5(X, b) FT4(X, b) X(5, b)
+#define FT6(X, b) FT5(X, b) X(6, b)
+#define FT7(X, b) FT6(X, b) X(7, b)
+#define FT8(X, b) FT7(X, b) X(8, b)
+#define FT9(X, b) FT8(X, b) X(9, b)
+#define FT10(X, b) FT9(X, b) X(10, b)
+#define FT11(X, b) FT10(X, b) X(11, b)
+#define FT12(X, b) FT11(X, b) X(12, b)
+#define FT13(X, b) FT12(X, b) X(13, b)
+#define FT14(X, b) FT13(X, b) X(14, b)
 
-static int direct_applicable(const vconv_conv_shape *s) {
-  (void)s;
-  return 1;
-}
+#define NVMAX 4 /* blocked: vectors of output channels */
+#define KTMAX 8 /* spatial: output channels */
+#define NQMAX 4 /* spatial: vectors of output pixels */
+#if defined(VCONV_TIER_AVX512) || defined(VCONV_TIER_NEON)
+/* 32 registers: up to 28 accumulators. */
+#  define TMAX 14
+#  define BK_INSTANCES(X) FT14(X, 1) FT14(X, 2) FT9(X, 3) FT6(X, 4)
+#  define SP_INSTANCES(X) FT8(X, 1) FT8(X, 2) FT8(X, 3) FT6(X, 4)
+#elif defined(VCONV_TIER_AVX2)
+/* 16 registers, broadcasts need one: accumulators + NV + 1 <= 16. */
+#  define TMAX 12
+#  define BK_INSTANCES(X) FT12(X, 1) FT6(X, 2) FT4(X, 3) FT2(X, 4)
+#  define SP_INSTANCES(X) FT8(X, 1) FT6(X, 2) FT4(X, 3) FT3(X, 4)
+#elif defined(VCONV_TIER_SSE41)
+/* 16 registers, no FMA: one more for the product. */
+#  define TMAX 8
+#  define BK_INSTANCES(X) FT8(X, 1) FT5(X, 2) FT3(X, 3) FT2(X, 4)
+#  define SP_INSTANCES(X) FT8(X, 1) FT5(X, 2) FT3(X, 3) FT2(X, 4)
+#else
+#  define TMAX 8
+#  define BK_INSTANCES(X) FT8(X, 1) FT6(X, 2) FT4(X, 3) FT3(X, 4)
+#  define SP_INSTANCES(X) FT8(X, 1) FT4(X, 2) FT2(X, 3) FT2(X, 4)
+#endif
 
-static size_t direct_packed_floats(const vconv_conv_shape *s) {
-  if (nhwc_packed(s)) return (size_t)(s->G * s->R * s->S * s->Cg * round_up_w(s->Kg));
-  return (size_t)(s->K * s->Cg * s->R * s->S);
-}
-
-static void direct_pack(const vconv_conv_shape *s, const float *w, float *packed) {
-  if (!nhwc_packed(s)) {
-    memcpy(packed, w, direct_packed_floats(s) * sizeof(float));
-    return;
-  }
-  const int64_t kp = round_up_w(s->Kg);
-  memset(packed, 0, direct_packed_floats(s) * sizeof(float));
-  for (int64_t g = 0; g < s->G; g++)
-    for (int64_t kg = 0; kg < s->Kg; kg++)
-      for (int64_t c = 0; c < s->Cg; c++)
-        for (int64_t r = 0; r < s->R; r++)
-          for (int64_t t = 0; t < s->S; t++)
-            packed[(((g * s->R + r) * s->S + t) * s->Cg + c) * kp + kg] =
-                w[(((g * s->Kg + kg) * s->Cg + c) * s->R + r) * s->S + t];
-}
-
-static size_t direct_task_workspace(const vconv_conv_shape *s) {
-  (void)s;
-  return 0;
-}
-
-static size_t direct_task_count(const vconv_conv_shape *s) {
-  return (size_t)(s->layout == VCONV_LAYOUT_NCHW ? s->N * s->K : s->N * s->P);
-}
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 static vf activate(const vconv_conv_shape *s, vf x) {
   if (s->act == VCONV_ACTIVATION_NONE) return x;
   return vf_upper(vf_set1(s->act_max), vf_lower(vf_set1(s->act_min), x));
 }
 
-static float activate1(const vconv_conv_shape *s, float x) {
-  if (s->act == VCONV_ACTIVATION_NONE) return x;
-  x = x < s->act_min ? s->act_min : x;
-  return x > s->act_max ? s->act_max : x;
+#include "direct_ukernels.h"
+
+/* ------------------------------------------------------------------------ */
+/* Plan: a pure function of the shape, so create and run agree without state. */
+
+enum { PATH_BLOCKED = 0, PATH_SPATIAL = 1 };
+
+typedef struct plan {
+  int path;
+  int nv;           /* blocked: vectors per K-block */
+  int tmax;         /* blocked: pixels per row tile */
+  int64_t kb;       /* blocked: channels per K-block, nv * VEC_W */
+  int kt, nq;       /* spatial: channels per tile, vectors per row chunk */
+  int64_t nblk;     /* channel blocks per group (K-blocks or spatial tiles) */
+  int64_t per_task; /* channel blocks per task: 1, or a whole group (NHWC shares the panel) */
+  int64_t units;    /* channel-block units per image */
+  int64_t rows, rblocks; /* output rows per task, row blocks */
+  int64_t panel_rows;    /* NHWC: input rows of a task's panel */
+} plan;
+
+/* Input channels of group g that any of output channels [k0, k1) of the group reads. */
+static int64_t connected_union(const vconv_conv_shape *s, int64_t g, int64_t k0, int64_t k1) {
+  if (!s->conn) return s->Cg;
+  int64_t u = 0;
+  for (int64_t c = 0; c < s->Cg; c++) {
+    int any = 0;
+    for (int64_t k = k0; k < k1 && !any; k++) any = s->conn[(g * s->Kg + k) * s->Cg + c] != 0;
+    u += any;
+  }
+  return u;
 }
 
-/* y[i] += a * x[i] for n contiguous floats. */
-static void axpy(float *y, const float *x, float a, int64_t n) {
-  const vf va = vf_set1(a);
-  int64_t i = 0;
-  for (; i + VEC_W <= n; i += VEC_W) vf_storeu(y + i, vf_fmadd(va, vf_loadu(x + i), vf_loadu(y + i)));
-  if (i < n) {
-    int m = (int)(n - i);
-    vf_store_part(y + i, vf_fmadd(va, vf_load_part(x + i, m), vf_load_part(y + i, m)), m);
+static int bk_tmax(int nv) {
+  int t = 0;
+  for (int i = 1; i <= TMAX; i++)
+    if (bk_tab[1][nv][i]) t = i;
+  return t;
+}
+
+static int sp_ktmax(int nq) {
+  int k = 0;
+  for (int i = 1; i <= KTMAX; i++)
+    if (sp_tab[nq][i]) k = i;
+  return k;
+}
+
+/*
+ * Cycles per (input channel, tap, output row), summed over the channel blocks:
+ * the largest of the FMA issue time (2 per cycle), the FMA latency (4 cycles
+ * per accumulator chain) and the loads (broadcasts and weight or input
+ * vectors, a little over 2 per cycle), plus the spatial path's lane masks.
+ */
+static double tile_cycles(double accs, double loads) {
+  double c = accs / 2.0 > 4.0 ? accs / 2.0 : 4.0;
+  return loads / 2.1 > c ? loads / 2.1 : c;
+}
+
+static double blocked_cost(const vconv_conv_shape *s, int nv, int64_t *nblk) {
+  const int64_t nvec = cdiv(s->Kg, VEC_W), kb = (int64_t)nv * VEC_W;
+  const int64_t n = cdiv(nvec, nv), tmax = bk_tmax(nv), tiles = cdiv(s->Q, tmax);
+  const double t = (double)s->Q / (double)tiles;
+  double c = 0;
+  for (int64_t g = 0; g < (s->conn ? s->G : 1); g++)
+    for (int64_t b = 0; b < n; b++)
+      c += (double)connected_union(s, g, b * kb, min64(s->Kg, (b + 1) * kb));
+  *nblk = n;
+  /* + per tile call: the accumulators in and out and the tile's store (a
+   * transpose per vector for NCHW), spread over the channels and taps. */
+  const double per_tile = 40.0 + 20.0 * nv * (double)cdiv((int64_t)(t + 0.5), VEC_W);
+  return c / (double)s->Cg * (double)tiles *
+         (tile_cycles(t * nv, t + nv) + per_tile / (double)(s->Cg * s->R * s->S));
+}
+
+static double spatial_cost(const vconv_conv_shape *s, int kt, int nq, int64_t *nblk) {
+  const int64_t n = cdiv(s->Kg, kt), chunks = cdiv(cdiv(s->Q, VEC_W), nq);
+  double c = 0;
+  for (int64_t g = 0; g < (s->conn ? s->G : 1); g++)
+    for (int64_t b = 0; b < n; b++)
+      c += (double)connected_union(s, g, b * kt, min64(s->Kg, (b + 1) * kt));
+  *nblk = n;
+  return c / (double)s->Cg * (double)chunks * (tile_cycles((double)kt * nq, (double)(kt + nq)) + 0.5 * nq);
+}
+
+/* force: -1 the cheaper path, else PATH_BLOCKED or PATH_SPATIAL (stride 1 only);
+ * forcing is for tests that run both paths on every shape. */
+static void make_plan_path(const vconv_conv_shape *s, plan *pl, int force) {
+  memset(pl, 0, sizeof *pl);
+  /* Blocked: the vectors per K-block with the least estimated time. */
+  double best = 0;
+  for (int nv = 1; nv <= NVMAX; nv++) {
+    int64_t n;
+    if (nv > 1 && (nv - 1) * VEC_W >= s->Kg) break; /* a whole empty vector */
+    const double c = blocked_cost(s, nv, &n);
+    if (nv == 1 || c < best) {
+      best = c;
+      pl->nv = nv;
+      pl->nblk = n;
+    }
+  }
+  pl->path = PATH_BLOCKED;
+  pl->kb = (int64_t)pl->nv * VEC_W;
+  pl->tmax = bk_tmax(pl->nv);
+  if (s->sw == 1) {
+    const int64_t nvec = cdiv(s->Q, VEC_W);
+    const int64_t chunks = cdiv(nvec, NQMAX);
+    const int nq = (int)cdiv(nvec, chunks);
+    int kt = (int)min64(sp_ktmax(nq), s->Kg);
+    kt = (int)cdiv(s->Kg, cdiv(s->Kg, kt)); /* balanced tiles */
+    int64_t n;
+    const double c = spatial_cost(s, kt, nq, &n);
+    if (force == PATH_SPATIAL || (force < 0 && c < best)) {
+      pl->path = PATH_SPATIAL;
+      pl->kt = kt;
+      pl->nq = nq;
+      pl->nblk = n;
+    }
+  }
+  /* Tasks: NHWC shares one transposed panel between the blocks of a group. */
+  pl->per_task = s->layout == VCONV_LAYOUT_NHWC ? pl->nblk : 1;
+  pl->units = s->G * pl->nblk / pl->per_task;
+  const int64_t ch = pl->path == PATH_BLOCKED ? pl->kb : pl->kt;
+  const double row_flops = 2.0 * (double)s->Q * (double)(s->Cg * s->R * s->S) *
+                           (double)(ch * pl->per_task);
+  /* About 2 MFLOP per task: small enough to spread a batch-1 layer over cores,
+   * large enough that the per-task set-up does not show. */
+  const double target = 2.0e6;
+  pl->rows = row_flops >= target ? 1 : min64(s->P, (int64_t)(target / row_flops) + 1);
+  pl->rblocks = cdiv(s->P, pl->rows);
+  pl->panel_rows = min64(s->H, (pl->rows - 1) * s->sh + (s->R - 1) * s->dh + 1);
+}
+
+static void make_plan(const vconv_conv_shape *s, plan *pl) { make_plan_path(s, pl, -1); }
+
+/* ------------------------------------------------------------------------ */
+/* Weights */
+
+/* The packed buffer starts with the plan, so run() does not recompute it. */
+#define PLAN_FLOATS ((int64_t)((sizeof(plan) + 63) / 64 * 16))
+
+static int64_t weight_floats(const vconv_conv_shape *s, const plan *pl) {
+  if (pl->path == PATH_BLOCKED) return s->G * pl->nblk * pl->kb * s->Cg * s->R * s->S;
+  return s->K * s->Cg * s->R * s->S;
+}
+
+static size_t direct_packed_floats(const vconv_conv_shape *s) {
+  plan pl;
+  make_plan(s, &pl);
+  return (size_t)(PLAN_FLOATS + weight_floats(s, &pl));
+}
+
+static int connected(const vconv_conv_shape *s, int64_t k, int64_t c) {
+  return !s->conn || s->conn[k * s->Cg + c];
+}
+
+static void pack_weights(const vconv_conv_shape *s, const plan *plp, const float *w, float *packed) {
+  const plan pl = *plp;
+  const int64_t RS = s->R * s->S, Cg = s->Cg;
+  if (pl.path == PATH_BLOCKED) {
+    /* [g][block][r][s][c][kb] */
+    const int64_t kb = pl.kb;
+    memset(packed, 0, (size_t)weight_floats(s, &pl) * sizeof(float));
+    for (int64_t g = 0; g < s->G; g++)
+      for (int64_t kg = 0; kg < s->Kg; kg++) {
+        const int64_t k = g * s->Kg + kg;
+        float *blk = packed + (g * pl.nblk + kg / kb) * kb * Cg * RS + kg % kb;
+        for (int64_t c = 0; c < Cg; c++) {
+          if (!connected(s, k, c)) continue; /* stays 0: its weight is never read */
+          for (int64_t t = 0; t < RS; t++) blk[(t * Cg + c) * kb] = w[(k * Cg + c) * RS + t];
+        }
+      }
+  } else {
+    /* [g][tile][c][r][s][kt'], kt' the tile's own width (the last may be narrower) */
+    for (int64_t g = 0; g < s->G; g++)
+      for (int64_t k0 = 0; k0 < s->Kg; k0 += pl.kt) {
+        const int64_t kt = min64(pl.kt, s->Kg - k0);
+        float *blk = packed + (g * s->Kg + k0) * Cg * RS;
+        for (int64_t j = 0; j < kt; j++) {
+          const int64_t k = g * s->Kg + k0 + j;
+          for (int64_t c = 0; c < Cg; c++)
+            for (int64_t t = 0; t < RS; t++)
+              blk[(c * RS + t) * kt + j] = connected(s, k, c) ? w[(k * Cg + c) * RS + t] : 0.0f;
+        }
+      }
   }
 }
 
-static void fill(float *y, float v, int64_t n) {
-  const vf vv = vf_set1(v);
-  int64_t i = 0;
-  for (; i + VEC_W <= n; i += VEC_W) vf_storeu(y + i, vv);
-  if (i < n) vf_store_part(y + i, vv, (int)(n - i));
+static void direct_pack(const vconv_conv_shape *s, const float *w, float *packed) {
+  plan pl;
+  make_plan(s, &pl);
+  memset(packed, 0, (size_t)PLAN_FLOATS * sizeof(float));
+  memcpy(packed, &pl, sizeof pl);
+  pack_weights(s, &pl, w, packed + PLAN_FLOATS);
 }
 
-static void activate_row(const vconv_conv_shape *s, float *y, int64_t n) {
-  if (s->act == VCONV_ACTIVATION_NONE) return;
-  int64_t i = 0;
-  for (; i + VEC_W <= n; i += VEC_W) vf_storeu(y + i, activate(s, vf_loadu(y + i)));
-  if (i < n) {
-    int m = (int)(n - i);
-    vf_store_part(y + i, activate(s, vf_load_part(y + i, m)), m);
+/* ------------------------------------------------------------------------ */
+/* Workspace and tasks */
+
+static size_t round64(size_t b) { return (b + 63) / 64 * 64; }
+
+/* Per-worker scratch: [connection runs][tile or chunk buffer][NHWC panel]. */
+typedef struct scratch_layout {
+  size_t runs, tile, panel, total;
+} scratch_layout;
+
+static void scratch_of(const vconv_conv_shape *s, const plan *pl, scratch_layout *L) {
+  L->runs = s->conn ? round64((size_t)(s->Cg + 1) * 2 * sizeof(int64_t)) : 0;
+  size_t tile = 0;
+  if (pl->path == PATH_BLOCKED)
+    tile = (size_t)pl->tmax * (size_t)pl->kb * sizeof(float);
+  else if (s->layout == VCONV_LAYOUT_NHWC)
+    tile = (size_t)pl->kt * (size_t)pl->nq * VEC_W * sizeof(float);
+  L->tile = round64(tile);
+  L->panel = s->layout == VCONV_LAYOUT_NHWC
+                 ? round64((size_t)(s->Cg * pl->panel_rows * s->W) * sizeof(float))
+                 : 0;
+  L->total = L->runs + L->tile + L->panel;
+}
+
+static size_t direct_task_workspace(const vconv_conv_shape *s) {
+  plan pl;
+  make_plan(s, &pl);
+  scratch_layout L;
+  scratch_of(s, &pl, &L);
+  return L.total;
+}
+
+static size_t direct_task_count(const vconv_conv_shape *s) {
+  plan pl;
+  make_plan(s, &pl);
+  return (size_t)(s->N * pl.units * pl.rblocks);
+}
+
+/* Runs [c0, c1) of input channels of group g read by output channels [k0, k1)
+ * of the group; returns the count.  Dense: one run of all channels. */
+static int64_t channel_runs(const vconv_conv_shape *s, int64_t g, int64_t k0, int64_t k1,
+                            int64_t *runs) {
+  if (!s->conn) {
+    runs[0] = 0;
+    runs[1] = s->Cg;
+    return 1;
+  }
+  int64_t n = 0;
+  for (int64_t c = 0; c < s->Cg; c++) {
+    int any = 0;
+    for (int64_t k = k0; k < k1 && !any; k++) any = s->conn[(g * s->Kg + k) * s->Cg + c] != 0;
+    if (!any) continue;
+    if (n && runs[2 * n - 1] == c) {
+      runs[2 * n - 1] = c + 1;
+    } else {
+      runs[2 * n] = c;
+      runs[2 * n + 1] = c + 1;
+      n++;
+    }
+  }
+  return n;
+}
+
+/* Input rows [ih_lo, ih_lo + rows) of group g of image n, NHWC -> [c][row][w]. */
+static void fill_panel(const vconv_conv_shape *s, const float *in, int64_t n, int64_t g,
+                       int64_t ih_lo, int64_t rows, float *panel) {
+  const int64_t W = s->W, C = s->C, Cg = s->Cg, plane = rows * W;
+  for (int64_t i = 0; i < rows; i++) {
+    const float *src = in + ((n * s->H + ih_lo + i) * W) * C + g * Cg;
+    float *dst = panel + i * W;
+    for (int64_t w = 0; w < W; w++, src += C)
+      for (int64_t c = 0; c < Cg; c++) dst[c * plane + w] = src[c];
   }
 }
 
-static void run_nchw(const vconv_conv_shape *s, const float *w, const float *bias,
-                     const float *in, float *out, size_t task) {
-  const int64_t n = (int64_t)task / s->K, k = (int64_t)task % s->K, g = k / s->Kg;
-  const float *ib = in + (n * s->C + g * s->Cg) * s->H * s->W;
-  const float *wk = w + k * s->Cg * s->R * s->S;
-  const unsigned char *conn = s->conn ? s->conn + k * s->Cg : NULL;
-  float *o = out + (n * s->K + k) * s->P * s->Q;
+/* Where a task's input comes from: the caller's NCHW planes or the NHWC panel. */
+typedef struct in_view {
+  const float *base; /* channel 0 of the group, input row ih_lo */
+  int64_t ih_lo;
+  ptrdiff_t plane;   /* floats between channels */
+} in_view;
 
-  for (int64_t p = 0; p < s->P; p++) {
-    float *orow = o + p * s->Q;
-    fill(orow, bias ? bias[k] : 0.0f, s->Q);
-    for (int64_t c = 0; c < s->Cg; c++) {
-      if (conn && !conn[c]) continue;
-      for (int64_t r = 0; r < s->R; r++) {
-        const int64_t ih = p * s->sh - s->pt + r * s->dh;
-        if (ih < 0 || ih >= s->H) continue;
-        const float *irow = ib + (c * s->H + ih) * s->W;
-        for (int64_t t = 0; t < s->S; t++) {
-          const float wv = wk[(c * s->R + r) * s->S + t];
-          const int64_t off = t * s->dw - s->pl; /* iw = q * sw + off */
-          int64_t q0, q1;
-          vconv_valid_range(off, s->sw, s->W, s->Q, &q0, &q1);
-          if (s->sw == 1) {
-            axpy(orow + q0, irow + q0 + off, wv, q1 - q0);
-          } else {
-            for (int64_t q = q0; q < q1; q++) orow[q] = wv * irow[q * s->sw + off] + orow[q];
+static void task_rows(const vconv_conv_shape *s, const plan *pl, int64_t rb, int64_t *p0,
+                      int64_t *p1, int64_t *ih_lo, int64_t *ih_n) {
+  *p0 = rb * pl->rows;
+  *p1 = min64(s->P, *p0 + pl->rows);
+  const int64_t lo = max64(0, *p0 * s->sh - s->pt);
+  const int64_t hi = min64(s->H, (*p1 - 1) * s->sh - s->pt + (s->R - 1) * s->dh + 1);
+  *ih_lo = lo;
+  *ih_n = hi > lo ? hi - lo : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Blocked path */
+
+/* Tile [T pixels][kb] -> NCHW through VEC_W x VEC_W transposes. */
+static void bk_store_nchw(const vconv_conv_shape *s, const float *acc, int T, int64_t kb,
+                          int64_t kvalid, float *out, ptrdiff_t plane) {
+  for (int64_t v = 0; v * VEC_W < kvalid; v++) {
+    const int nk = (int)min64(VEC_W, kvalid - v * VEC_W);
+    for (int q0 = 0; q0 < T; q0 += VEC_W) {
+      const int m = T - q0 < VEC_W ? T - q0 : VEC_W;
+      vf r[VEC_W];
+      for (int i = 0; i < VEC_W; i++)
+        r[i] = i < m ? vf_loadu(acc + (q0 + i) * kb + v * VEC_W) : vf_zero();
+      vf_transpose_block(r);
+      for (int j = 0; j < nk; j++) {
+        float *o = out + (v * VEC_W + j) * plane + q0;
+        const vf x = activate(s, r[j]);
+        if (m == VEC_W)
+          vf_storeu(o, x);
+        else
+          vf_store_part(o, x, m);
+      }
+    }
+  }
+}
+
+/* Tile [T pixels][kb] -> NHWC, pixels K floats apart. */
+static void bk_store_nhwc(const vconv_conv_shape *s, const float *acc, int T, int64_t kb,
+                          int64_t kvalid, float *out) {
+  for (int q = 0; q < T; q++)
+    for (int64_t k = 0; k < kvalid; k += VEC_W) {
+      const vf x = activate(s, vf_loadu(acc + q * kb + k));
+      if (kvalid - k >= VEC_W)
+        vf_storeu(out + q * s->K + k, x);
+      else
+        vf_store_part(out + q * s->K + k, x, (int)(kvalid - k));
+    }
+}
+
+static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float *packed,
+                         const float *bias, const float *in, float *out, unsigned char *ws,
+                         size_t task) {
+  scratch_layout L;
+  scratch_of(s, pl, &L);
+  int64_t dense_runs[2], *runs = s->conn ? (int64_t *)(void *)ws : dense_runs;
+  float *tile = (float *)(void *)(ws + L.runs);
+  float *panel = (float *)(void *)(ws + L.runs + L.tile);
+
+  const int64_t rb = (int64_t)task % pl->rblocks, unit = (int64_t)task / pl->rblocks % pl->units;
+  const int64_t n = (int64_t)task / pl->rblocks / pl->units;
+  int64_t p0, p1, ih_lo, ih_n;
+  task_rows(s, pl, rb, &p0, &p1, &ih_lo, &ih_n);
+  const int64_t kb = pl->kb, RS = s->R * s->S, tiles = cdiv(s->Q, pl->tmax);
+  const int nv = pl->nv;
+  const int qs1 = s->sw == 1;
+  int64_t panel_g = -1;
+
+  for (int64_t bi = unit * pl->per_task; bi < (unit + 1) * pl->per_task; bi++) {
+    const int64_t g = bi / pl->nblk, k0 = bi % pl->nblk * kb;
+    const int64_t kvalid = min64(kb, s->Kg - k0);
+    in_view iv;
+    if (s->layout == VCONV_LAYOUT_NHWC) {
+      if (panel_g != g) {
+        fill_panel(s, in, n, g, ih_lo, ih_n, panel);
+        panel_g = g;
+      }
+      iv.base = panel;
+      iv.ih_lo = ih_lo;
+      iv.plane = ih_n * s->W;
+    } else {
+      iv.base = in + (n * s->C + g * s->Cg) * s->H * s->W;
+      iv.ih_lo = 0;
+      iv.plane = s->H * s->W;
+    }
+    float binit[NVMAX * VEC_W];
+    for (int64_t i = 0; i < kb; i++) binit[i] = bias && i < kvalid ? bias[g * s->Kg + k0 + i] : 0.0f;
+    const float *wblk = packed + bi * kb * s->Cg * RS;
+    const int64_t nruns = channel_runs(s, g, k0, k0 + kvalid, runs);
+
+    /* The next block's weights come from L3 or memory: fetch this task's share
+     * of them into L2 now, so the block after this one starts warm. */
+    {
+      const int64_t wfl = kb * s->Cg * RS, nb = s->G * pl->nblk;
+      const float *next = packed + (bi + 1 < nb ? bi + 1 : 0) * wfl;
+      const int64_t share = cdiv(wfl, pl->rblocks), a0 = rb * share, a1 = min64(wfl, a0 + share);
+      for (int64_t i = a0; i < a1; i += 64 / sizeof(float)) PREFETCH_L2(next + i);
+    }
+    for (int64_t p = p0; p < p1; p++) {
+      int64_t r0, r1;
+      vconv_valid_range(p * s->sh - s->pt, s->dh, s->H, s->R, &r0, &r1);
+      const int64_t ih0 = p * s->sh - s->pt + r0 * s->dh;
+      for (int64_t ti = 0; ti < tiles; ti++) {
+        const int64_t q0 = ti * s->Q / tiles;
+        const int T = (int)((ti + 1) * s->Q / tiles - q0);
+        for (int q = 0; q < T; q++) memcpy(tile + q * kb, binit, (size_t)kb * sizeof(float));
+        for (int64_t t = 0; r1 > r0 && t < s->S;) {
+          /* Columns t .. t2-1 share the range [a, b) of tile pixels that read real input. */
+          int64_t lo, hi, a = 0, b = 0, t2 = t;
+          for (; t2 < s->S; t2++) {
+            vconv_valid_range(t2 * s->dw - s->pl, s->sw, s->W, s->Q, &lo, &hi);
+            const int64_t a2 = max64(lo, q0) - q0, b2 = max64(min64(hi, q0 + T) - q0, a2);
+            if (t2 == t) {
+              a = a2;
+              b = b2;
+            } else if (a2 != a || b2 != b) {
+              break;
+            }
           }
+          if (b > a) {
+            const bk_fn fn = bk_tab[qs1][nv][b - a];
+            for (int64_t ri = 0; ri < nruns; ri++) {
+              const int64_t c0 = runs[2 * ri];
+              bk_args ar;
+              ar.in = iv.base + c0 * iv.plane + (ih0 - iv.ih_lo) * s->W +
+                      (q0 + a) * s->sw + t * s->dw - s->pl;
+              ar.w = wblk + ((r0 * s->S + t) * s->Cg + c0) * kb;
+              ar.acc = tile + a * kb;
+              ar.nr = r1 - r0;
+              ar.ns = t2 - t;
+              ar.nc = runs[2 * ri + 1] - c0;
+              ar.in_r = s->dh * s->W;
+              ar.in_s = s->dw;
+              ar.in_c = iv.plane;
+              ar.in_q = s->sw;
+              ar.w_r = s->S * s->Cg * kb;
+              ar.w_s = s->Cg * kb;
+              fn(&ar);
+            }
+          }
+          t = t2;
+        }
+        if (s->layout == VCONV_LAYOUT_NCHW)
+          bk_store_nchw(s, tile, T, kb, kvalid,
+                        out + ((n * s->K + g * s->Kg + k0) * s->P + p) * s->Q + q0, s->P * s->Q);
+        else
+          bk_store_nhwc(s, tile, T, kb, kvalid,
+                        out + ((n * s->P + p) * s->Q + q0) * s->K + g * s->Kg + k0);
+      }
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Spatial path */
+
+static void spatial_task(const vconv_conv_shape *s, const plan *pl, const float *packed,
+                         const float *bias, const float *in, float *out, unsigned char *ws,
+                         size_t task) {
+  scratch_layout L;
+  scratch_of(s, pl, &L);
+  int64_t dense_runs[2], *runs = s->conn ? (int64_t *)(void *)ws : dense_runs;
+  float *chunk = (float *)(void *)(ws + L.runs);
+  float *panel = (float *)(void *)(ws + L.runs + L.tile);
+
+  const int64_t rb = (int64_t)task % pl->rblocks, unit = (int64_t)task / pl->rblocks % pl->units;
+  const int64_t n = (int64_t)task / pl->rblocks / pl->units;
+  int64_t p0, p1, ih_lo, ih_n;
+  task_rows(s, pl, rb, &p0, &p1, &ih_lo, &ih_n);
+  const int64_t RS = s->R * s->S, cw = (int64_t)pl->nq * VEC_W, chunks = cdiv(s->Q, cw);
+  const int nhwc = s->layout == VCONV_LAYOUT_NHWC;
+  int64_t panel_g = -1;
+
+  for (int64_t bi = unit * pl->per_task; bi < (unit + 1) * pl->per_task; bi++) {
+    const int64_t g = bi / pl->nblk, k0 = bi % pl->nblk * pl->kt;
+    const int kt = (int)min64(pl->kt, s->Kg - k0);
+    in_view iv;
+    if (nhwc) {
+      if (panel_g != g) {
+        fill_panel(s, in, n, g, ih_lo, ih_n, panel);
+        panel_g = g;
+      }
+      iv.base = panel;
+      iv.ih_lo = ih_lo;
+      iv.plane = ih_n * s->W;
+    } else {
+      iv.base = in + (n * s->C + g * s->Cg) * s->H * s->W;
+      iv.ih_lo = 0;
+      iv.plane = s->H * s->W;
+    }
+    float binit[KTMAX];
+    for (int j = 0; j < kt; j++) binit[j] = bias ? bias[g * s->Kg + k0 + j] : 0.0f;
+    const float *wblk = packed + (g * s->Kg + k0) * s->Cg * RS;
+    const int64_t nruns = channel_runs(s, g, k0, k0 + kt, runs);
+
+    for (int64_t p = p0; p < p1; p++) {
+      int64_t r0, r1;
+      vconv_valid_range(p * s->sh - s->pt, s->dh, s->H, s->R, &r0, &r1);
+      const int64_t ih0 = p * s->sh - s->pt + r0 * s->dh;
+      for (int64_t ci = 0; ci < chunks; ci++) {
+        const int64_t q0 = ci * cw, qn = min64(cw, s->Q - q0);
+        const int nq = (int)cdiv(qn, VEC_W);
+        sp_args ar;
+        ar.s = s;
+        ar.bias = binit;
+        ar.nr = r1 > r0 ? r1 - r0 : 0;
+        ar.S = s->S;
+        ar.qn = qn;
+        ar.iw0 = q0 - s->pl;
+        ar.W = s->W;
+        ar.dw = s->dw;
+        ar.in_r = s->dh * s->W;
+        ar.in_c = iv.plane;
+        ar.w_c = RS * kt;
+        ar.w_r = s->S * kt;
+        if (nhwc) {
+          ar.out = chunk;
+          ar.out_k = cw;
+        } else {
+          ar.out = out + ((n * s->K + g * s->Kg + k0) * s->P + p) * s->Q + q0;
+          ar.out_k = s->P * s->Q;
+        }
+        const sp_fn fn = sp_tab[nq][kt];
+        for (int64_t ri = 0; ri < nruns || ri == 0; ri++) {
+          const int64_t c0 = nruns ? runs[2 * ri] : 0;
+          ar.in = iv.base + c0 * iv.plane + (ih0 - iv.ih_lo) * s->W;
+          ar.w = wblk + (c0 * RS + r0 * s->S) * kt;
+          ar.nc = nruns ? runs[2 * ri + 1] - c0 : 0;
+          ar.first = ri == 0;
+          ar.last = ri + 1 >= nruns;
+          fn(&ar);
+        }
+        if (nhwc) {
+          float *o = out + ((n * s->P + p) * s->Q + q0) * s->K + g * s->Kg + k0;
+          for (int64_t q = 0; q < qn; q++)
+            for (int j = 0; j < kt; j++) o[q * s->K + j] = chunk[j * cw + q];
         }
       }
     }
-    activate_row(s, orow, s->Q);
   }
 }
 
-/* NHWC with a connection table: one output channel at a time over its connected inputs. */
-static void nhwc_sparse_pixel(const vconv_conv_shape *s, const float *w, const float *bias,
-                              const float *in_n, float *opix, int64_t p, int64_t q) {
-  for (int64_t k = 0; k < s->K; k++) {
-    const int64_t g = k / s->Kg;
-    const unsigned char *conn = s->conn + k * s->Cg;
-    float acc = bias ? bias[k] : 0.0f;
-    for (int64_t r = 0; r < s->R; r++) {
-      const int64_t ih = p * s->sh - s->pt + r * s->dh;
-      if (ih < 0 || ih >= s->H) continue;
-      for (int64_t t = 0; t < s->S; t++) {
-        const int64_t iw = q * s->sw - s->pl + t * s->dw;
-        if (iw < 0 || iw >= s->W) continue;
-        const float *ipix = in_n + (ih * s->W + iw) * s->C + g * s->Cg;
-        for (int64_t c = 0; c < s->Cg; c++)
-          if (conn[c]) acc = ipix[c] * w[((k * s->Cg + c) * s->R + r) * s->S + t] + acc;
-      }
-    }
-    opix[k] = activate1(s, acc);
-  }
-}
+/* ------------------------------------------------------------------------ */
 
-static void run_nhwc(const vconv_conv_shape *s, const float *w, const float *bias,
-                     const float *in, float *out, size_t task) {
-  const int64_t n = (int64_t)task / s->P, p = (int64_t)task % s->P;
-  const int64_t kp = round_up_w(s->Kg);
-  const float *in_n = in + n * s->H * s->W * s->C;
-  int64_t r0, r1;
-  vconv_valid_range(-s->pt + p * s->sh, s->dh, s->H, s->R, &r0, &r1);
-
-  for (int64_t q = 0; q < s->Q; q++) {
-    float *opix = out + ((n * s->P + p) * s->Q + q) * s->K;
-    if (s->conn) {
-      nhwc_sparse_pixel(s, w, bias, in_n, opix, p, q);
-      continue;
-    }
-    int64_t t0, t1;
-    vconv_valid_range(-s->pl + q * s->sw, s->dw, s->W, s->S, &t0, &t1);
-    for (int64_t g = 0; g < s->G; g++) {
-      for (int64_t k0 = 0; k0 < s->Kg; k0 += VEC_W) {
-        const int m = (int)(s->Kg - k0 < VEC_W ? s->Kg - k0 : VEC_W);
-        const int64_t kk = g * s->Kg + k0;
-        vf acc = bias ? vf_load_part(bias + kk, m) : vf_zero();
-        for (int64_t r = r0; r < r1; r++) {
-          const int64_t ih = p * s->sh - s->pt + r * s->dh;
-          for (int64_t t = t0; t < t1; t++) {
-            const int64_t iw = q * s->sw - s->pl + t * s->dw;
-            const float *ipix = in_n + (ih * s->W + iw) * s->C + g * s->Cg;
-            const float *wp = w + ((g * s->R + r) * s->S + t) * s->Cg * kp + k0;
-            for (int64_t c = 0; c < s->Cg; c++)
-              acc = vf_fmadd(vf_set1(ipix[c]), vf_loadu(wp + c * kp), acc);
-          }
-        }
-        vf_store_part(opix + kk, activate(s, acc), m);
-      }
-    }
-  }
+static int direct_applicable(const vconv_conv_shape *s) {
+  (void)s;
+  return 1;
 }
 
 static void direct_run(const vconv_conv_shape *s, const float *packed, const float *bias,
                        const float *input, float *output, void *workspace, size_t task) {
-  (void)workspace;
-  if (s->layout == VCONV_LAYOUT_NCHW)
-    run_nchw(s, packed, bias, input, output, task);
+  plan pl;
+  memcpy(&pl, packed, sizeof pl);
+  if (pl.path == PATH_BLOCKED)
+    blocked_task(s, &pl, packed + PLAN_FLOATS, bias, input, output, workspace, task);
   else
-    run_nhwc(s, packed, bias, input, output, task);
+    spatial_task(s, &pl, packed + PLAN_FLOATS, bias, input, output, workspace, task);
 }
 
 #define STR_(x) #x

@@ -25,3 +25,30 @@ static inline vf vf_max_nan(vf acc, vf x) {
 }
 static inline vf vf_lower(vf lo, vf x) { return _mm256_max_ps(lo, x); }
 static inline vf vf_upper(vf hi, vf x) { return _mm256_min_ps(hi, x); }
+
+/* Direct convolution helpers. */
+/* Lanes [lo, hi) from p[lo..hi-1], the others 0; masked lanes are never touched. */
+static inline vf vf_load_lanes(const float *p, int lo, int hi) {
+  const __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i m = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(lo), i),
+                                        _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), i));
+  return _mm256_maskload_ps(p, m);
+}
+/* VEC_W x VEC_W transpose in place: lane j of r[i] trades places with lane i of r[j]. */
+static inline void vf_transpose_block(vf *r) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int m = 0; m < 8; m += 4) {
+    u[m] = _mm256_shuffle_ps(t[m], t[m + 2], 0x44);
+    u[m + 1] = _mm256_shuffle_ps(t[m], t[m + 2], 0xee);
+    u[m + 2] = _mm256_shuffle_ps(t[m + 1], t[m + 3], 0x44);
+    u[m + 3] = _mm256_shuffle_ps(t[m + 1], t[m + 3], 0xee);
+  }
+  for (int j = 0; j < 4; j++) {
+    r[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
+    r[4 + j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
+  }
+}

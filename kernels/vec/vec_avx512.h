@@ -22,3 +22,36 @@ static inline vf vf_max_nan(vf acc, vf x) {
 }
 static inline vf vf_lower(vf lo, vf x) { return _mm512_max_ps(lo, x); }
 static inline vf vf_upper(vf hi, vf x) { return _mm512_min_ps(hi, x); }
+
+/* Direct convolution helpers. */
+/* Lanes [lo, hi) from p[lo..hi-1], the others 0; masked lanes are never touched. */
+static inline vf vf_load_lanes(const float *p, int lo, int hi) {
+  return _mm512_maskz_loadu_ps((__mmask16)(vf_mask_(hi) & ~vf_mask_(lo)), p);
+}
+/* VEC_W x VEC_W transpose in place: lane j of r[i] trades places with lane i of r[j]. */
+static inline void vf_transpose_block(vf *r) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  /* u[4m + j], 128-bit lane L: column 4L + j of rows 4m .. 4m+3. */
+  for (int m = 0; m < 16; m += 4) {
+    const __m512d a = _mm512_castps_pd(t[m]), b = _mm512_castps_pd(t[m + 1]);
+    const __m512d c = _mm512_castps_pd(t[m + 2]), d = _mm512_castps_pd(t[m + 3]);
+    u[m] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    u[m + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    u[m + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    u[m + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  for (int j = 0; j < 4; j++) {
+    const __m512 e0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
+    const __m512 e1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xdd);
+    const __m512 e2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
+    const __m512 e3 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xdd);
+    r[j] = _mm512_shuffle_f32x4(e0, e2, 0x88);
+    r[4 + j] = _mm512_shuffle_f32x4(e1, e3, 0x88);
+    r[8 + j] = _mm512_shuffle_f32x4(e0, e2, 0xdd);
+    r[12 + j] = _mm512_shuffle_f32x4(e1, e3, 0xdd);
+  }
+}

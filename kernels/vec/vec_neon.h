@@ -29,3 +29,19 @@ static inline vf vf_max_nan(vf acc, vf x) { return vmaxq_f32(acc, x); }
 /* FMAXNM/FMINNM would drop a NaN x; select keeps it. */
 static inline vf vf_lower(vf lo, vf x) { return vbslq_f32(vcltq_f32(x, lo), lo, x); }
 static inline vf vf_upper(vf hi, vf x) { return vbslq_f32(vcgtq_f32(x, hi), hi, x); }
+
+/* Direct convolution helpers. */
+/* Lanes [lo, hi) from p[lo..hi-1], the others 0; masked lanes are never touched. */
+static inline vf vf_load_lanes(const float *p, int lo, int hi) {
+  float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (int i = lo; i < hi; i++) t[i] = p[i];
+  return vld1q_f32(t);
+}
+/* VEC_W x VEC_W transpose in place: lane j of r[i] trades places with lane i of r[j]. */
+static inline void vf_transpose_block(vf *r) {
+  const float32x4x2_t a = vtrnq_f32(r[0], r[1]), b = vtrnq_f32(r[2], r[3]);
+  r[0] = vcombine_f32(vget_low_f32(a.val[0]), vget_low_f32(b.val[0]));
+  r[1] = vcombine_f32(vget_low_f32(a.val[1]), vget_low_f32(b.val[1]));
+  r[2] = vcombine_f32(vget_high_f32(a.val[0]), vget_high_f32(b.val[0]));
+  r[3] = vcombine_f32(vget_high_f32(a.val[1]), vget_high_f32(b.val[1]));
+}

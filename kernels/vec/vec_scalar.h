@@ -18,3 +18,9 @@ static inline vf vf_fmadd(vf a, vf b, vf c) { return a * b + c; }
 static inline vf vf_max_nan(vf acc, vf x) { return (x > acc || x != x) ? x : acc; }
 static inline vf vf_lower(vf lo, vf x) { return x < lo ? lo : x; }
 static inline vf vf_upper(vf hi, vf x) { return x > hi ? hi : x; }
+
+/* Direct convolution helpers. */
+/* Lanes [lo, hi) from p[lo..hi-1], the others 0; masked lanes are never touched. */
+static inline vf vf_load_lanes(const float *p, int lo, int hi) { return lo <= 0 && hi >= 1 ? *p : 0.0f; }
+/* VEC_W x VEC_W transpose in place: one lane is its own transpose. */
+static inline void vf_transpose_block(vf *r) { (void)r; }

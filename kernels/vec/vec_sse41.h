@@ -31,3 +31,13 @@ static inline vf vf_max_nan(vf acc, vf x) {
 /* maxps(lo, x) returns x when x is NaN. */
 static inline vf vf_lower(vf lo, vf x) { return _mm_max_ps(lo, x); }
 static inline vf vf_upper(vf hi, vf x) { return _mm_min_ps(hi, x); }
+
+/* Direct convolution helpers. */
+/* Lanes [lo, hi) from p[lo..hi-1], the others 0; masked lanes are never touched. */
+static inline vf vf_load_lanes(const float *p, int lo, int hi) {
+  float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (int i = lo; i < hi; i++) t[i] = p[i];
+  return _mm_loadu_ps(t);
+}
+/* VEC_W x VEC_W transpose in place: lane j of r[i] trades places with lane i of r[j]. */
+static inline void vf_transpose_block(vf *r) { _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]); }

@@ -1,0 +1,75 @@
+/* vconv's own convolution and pooling kernels, NCHW, one variant per row.  The
+ * warm-up result is checked against the single-threaded auto result first (this
+ * also checks the suite's thread pool). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench.h"
+
+int bench_ours_applicable(const bench_layer *l, vconv_algorithm algo, vconv_isa isa) {
+  if (!vconv_isa_available(isa)) return 0;
+  if (l->is_pool) return 1;
+  vconv_conv2d_desc d;
+  bench_conv_desc(l, 1, VCONV_LAYOUT_NCHW, &d);
+  float *w = bench_alloc(bench_weight_floats(l));
+  vconv_conv2d_op *op = NULL;
+  vconv_status s = vconv_conv2d_create_for_isa(&d, algo, isa, w, NULL, &op);
+  vconv_conv2d_destroy(op);
+  free(w);
+  return s == VCONV_OK;
+}
+
+void bench_ours(bm_state *st, void *arg) {
+  const bench_case *c = arg;
+  const bench_layer *l = c->layer;
+  const vconv_parallel *par = bench_parallel(c->threads);
+  const vconv_isa isa = c->impl == IMPL_AUTO ? VCONV_ISA_AUTO : c->isa;
+  const vconv_algorithm algo = c->impl == IMPL_AUTO ? VCONV_ALGO_AUTO : c->algo;
+  bench_data d;
+  bench_data_make(l, c->batch, &d);
+  float *out = bench_alloc(bench_out_floats(l, c->batch));
+  const float *ref = bench_reference(l, c->batch);
+  char label[96], msg[256];
+  double wall = 0.0;
+  vconv_status s;
+  if (l->is_pool) {
+    vconv_pool2d_desc pd;
+    vconv_pool2d_op *op = NULL;
+    bench_pool_desc(l, c->batch, VCONV_LAYOUT_NCHW, &pd);
+    s = vconv_pool2d_create_for_isa(&pd, isa, &op);
+    size_t wsn = op ? vconv_pool2d_workspace_size(op, par) : 0;
+    void *ws = wsn ? bench_alloc(wsn / sizeof(float) + 1) : NULL;
+    if (s == VCONV_OK) s = vconv_pool2d_run(op, d.in, out, ws, wsn, par); /* warm-up */
+    if (s == VCONV_OK && ref && bench_check(out, ref, bench_out_floats(l, c->batch), msg, sizeof msg)) {
+      bm_skip_with_error(st, msg);
+    } else if (s == VCONV_OK) {
+      BENCH_LOOP(st, wall, { vconv_pool2d_run(op, d.in, out, ws, wsn, par); bm_escape(out); });
+      snprintf(label, sizeof label, "nchw %s", vconv_pool2d_kernel_name(op));
+      bm_set_label(st, label);
+      bench_layer_counters(st, l, c->batch, wall);
+    }
+    vconv_pool2d_destroy(op);
+    free(ws);
+  } else {
+    vconv_conv2d_desc cd;
+    vconv_conv2d_op *op = NULL;
+    bench_conv_desc(l, c->batch, VCONV_LAYOUT_NCHW, &cd);
+    s = vconv_conv2d_create_for_isa(&cd, algo, isa, d.w, d.bias, &op);
+    size_t wsn = op ? vconv_conv2d_workspace_size(op, par) : 0;
+    void *ws = wsn ? bench_alloc(wsn / sizeof(float) + 1) : NULL;
+    if (s == VCONV_OK) s = vconv_conv2d_run(op, d.in, out, ws, wsn, par); /* warm-up */
+    if (s == VCONV_OK && ref && bench_check(out, ref, bench_out_floats(l, c->batch), msg, sizeof msg)) {
+      bm_skip_with_error(st, msg);
+    } else if (s == VCONV_OK) {
+      BENCH_LOOP(st, wall, { vconv_conv2d_run(op, d.in, out, ws, wsn, par); bm_escape(out); });
+      snprintf(label, sizeof label, "nchw %s", vconv_conv2d_kernel_name(op));
+      bm_set_label(st, label);
+      bench_layer_counters(st, l, c->batch, wall);
+    }
+    vconv_conv2d_destroy(op);
+    free(ws);
+  }
+  if (s != VCONV_OK) bm_skip_with_error(st, vconv_status_string(s));
+  free(out);
+  bench_data_free(&d);
+}

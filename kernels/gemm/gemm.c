@@ -1,0 +1,350 @@
+/*
+ * SGEMM, written once over the vector layer and compiled per tier (see
+ * gemm.h for the packed formats and the tile store).
+ *
+ * Loop nest (Goto / BLIS): for each nc-wide block of columns, for each kc
+ * slice of the reduction, B's kc x nc block is packed once and reused by
+ * every mc-row block of A, itself packed into an L2-sized block; the macro
+ * kernel then runs the MR x NR microkernel over NR-wide B panels (outer: the
+ * panel is reused from cache by every A panel) and MR-high A panels (inner).
+ *
+ * Right and bottom edges: the last B panel of a block runs a microkernel only
+ * as many vectors wide as it needs (NV, NV-1, ... 1 vectors, each compiled
+ * from the one generic body), so a 169-column conv output wastes 7 columns
+ * of work, not 23; rows past m compute on the packed zeros and are not stored.
+ */
+#if defined(GEMM_TUNE_ENV) || defined(IM2COL_TUNE_ENV)
+#  include <stdlib.h>
+#endif
+#include "kernel.h"
+#include "vec/vec.h"
+#include "gemm/gemm.h"
+
+#define MR VCONV_GEMM_MR
+#define NV VCONV_GEMM_NV
+#define NR VCONV_GEMM_NR
+
+#if defined(__GNUC__)
+#  define UNROLL _Pragma("GCC unroll 32")
+#  define ALWAYS_INLINE inline __attribute__((always_inline))
+#  define PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
+#else
+#  define UNROLL
+#  define ALWAYS_INLINE inline
+#  define PREFETCH_W(p) ((void)(p))
+#endif
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t clamp64(int64_t x, int64_t lo, int64_t hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+/* ------------------------------------------------------------------------ */
+/* Blocking                                                                   */
+
+void VCONV_GEMM_FN(vconv_gemm_blocking)(vconv_gemm_blocking *b) {
+  vconv_cpu_info ci;
+  int64_t l1 = 32 << 10, l2 = 256 << 10, l3 = 2 << 20;
+  if (vconv_get_cpu_info(&ci) == VCONV_OK) {
+    if (ci.l1d_bytes > 0) l1 = ci.l1d_bytes;
+    if (ci.l2_bytes > 0) l2 = ci.l2_bytes;
+    if (ci.l3_bytes > 0) l3 = ci.l3_bytes;
+  }
+  /* Implausible reports (a VM here claims a 508 MiB L3) must not size buffers. */
+  l1 = clamp64(l1, 16 << 10, 128 << 10);
+  l2 = clamp64(l2, 128 << 10, 4 << 20);
+  l3 = clamp64(l3, 1 << 20, 32 << 20);
+  /* kc: the MR x kc A panel in a quarter of L1, where it is reloaded by each
+   * microkernel while the B panel streams from L2.  A long kc amortises the
+   * C tile's load and store; measured on Zen 5 (48 KiB L1, 6x64 tile), kc 512
+   * beat 256 by ~4%. */
+  int64_t kc = l1 / 4 / (MR * (int64_t)sizeof(float));
+  kc = clamp64(kc / 16 * 16, 128, 512);
+  /* mc: the packed mc x kc block of A in half of L2, next to one B panel. */
+  int64_t mc = l2 / 2 / (kc * (int64_t)sizeof(float));
+  mc = clamp64(mc / MR * MR, MR, 128 * MR);
+  /* nc: the packed kc x nc block of B in a quarter of L3 (shared with other cores). */
+  int64_t nc = l3 / 4 / (kc * (int64_t)sizeof(float));
+  nc = clamp64(nc / NR * NR, NR, 4096 / NR * NR);
+#ifdef GEMM_TUNE_ENV
+  if (getenv("MC")) mc = atol(getenv("MC"));
+  if (getenv("KC")) kc = atol(getenv("KC"));
+  if (getenv("NC")) nc = atol(getenv("NC"));
+#endif
+  b->mc = mc;
+  b->kc = kc;
+  b->nc = nc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Packing                                                                    */
+
+void VCONV_GEMM_FN(vconv_gemm_pack_a)(int trans, const float *A, int64_t lda, int64_t m, int64_t k,
+                                       float *dst) {
+  for (int64_t i0 = 0; i0 < m; i0 += MR, dst += k * MR) {
+    const int rows = (int)min64(MR, m - i0);
+    if (trans) {
+      /* op(A)[i][p] = A[p][i]: each k step is a contiguous run of rows. */
+      for (int64_t p = 0; p < k; p++) {
+        const float *src = A + p * lda + i0;
+        float *d = dst + p * MR;
+        int i = 0;
+        for (; i < rows; i++) d[i] = src[i];
+        for (; i < MR; i++) d[i] = 0.0f;
+      }
+    } else if (rows == MR) {
+      /* MR rows read side by side, the panel written sequentially. */
+      const float *src = A + i0 * lda;
+      for (int64_t p = 0; p < k; p++) {
+        UNROLL for (int i = 0; i < MR; i++) dst[p * MR + i] = src[i * lda + p];
+      }
+    } else {
+      for (int i = 0; i < rows; i++) {
+        const float *src = A + (i0 + i) * lda;
+        for (int64_t p = 0; p < k; p++) dst[p * MR + i] = src[p];
+      }
+      for (int i = rows; i < MR; i++)
+        for (int64_t p = 0; p < k; p++) dst[p * MR + i] = 0.0f;
+    }
+  }
+}
+
+/* One k row of a B panel: cols <= NR floats from src, zeros after them. */
+static inline void pack_b_row(float *d, const float *src, int cols) {
+  if (cols == NR) {
+    UNROLL for (int v = 0; v < NV; v++) vf_storeu(d + v * VEC_W, vf_loadu(src + v * VEC_W));
+    return;
+  }
+  for (int v = 0; v < NV; v++) {
+    const int c = cols - v * VEC_W;
+    vf x = vf_zero();
+    if (c >= VEC_W)
+      x = vf_loadu(src + v * VEC_W);
+    else if (c > 0)
+      x = vf_load_part(src + v * VEC_W, c);
+    vf_storeu(d + v * VEC_W, x);
+  }
+}
+
+void VCONV_GEMM_FN(vconv_gemm_pack_b)(int trans, const float *B, int64_t ldb, int64_t k, int64_t n,
+                                       float *dst) {
+  for (int64_t j0 = 0; j0 < n; j0 += NR, dst += k * NR) {
+    const int cols = (int)min64(NR, n - j0);
+    if (!trans) {
+      for (int64_t p = 0; p < k; p++) pack_b_row(dst + p * NR, B + p * ldb + j0, cols);
+    } else {
+      for (int j = 0; j < cols; j++) {
+        const float *src = B + (j0 + j) * ldb;
+        for (int64_t p = 0; p < k; p++) dst[p * NR + j] = src[p];
+      }
+      for (int j = cols; j < NR; j++)
+        for (int64_t p = 0; p < k; p++) dst[p * NR + j] = 0.0f;
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Microkernel                                                                */
+
+/* One vector of a C row through the epilogue; cnt < VEC_W stores a masked part. */
+static ALWAYS_INLINE void store_vec(float *c, vf x, int cnt, const vconv_gemm_epilogue *e,
+                                    vf bias) {
+  if (e->alpha != 1.0f) x = vf_mul(vf_set1(e->alpha), x);
+  if (e->beta != 0.0f) {
+    const vf old = cnt == VEC_W ? vf_loadu(c) : vf_load_part(c, cnt);
+    x = e->beta == 1.0f ? vf_add(x, old) : vf_fmadd(vf_set1(e->beta), old, x);
+  }
+  if (e->bias) x = vf_add(x, bias);
+  if (e->clamp) x = vf_upper(vf_set1(e->hi), vf_lower(vf_set1(e->lo), x));
+  if (cnt == VEC_W)
+    vf_storeu(c, x);
+  else
+    vf_store_part(c, x, cnt);
+}
+
+/*
+ * C tile (mv <= MR rows, nv <= nvec * VEC_W columns) = epilogue(A panel x B
+ * panel), B rows ldbk floats apart.  nvec is a constant at every call site, so
+ * each width is its own fully unrolled copy: the accumulators are indexed
+ * only by unrolled loops and the compiler keeps them all in registers.
+ */
+static ALWAYS_INLINE void micro(const int nvec, int64_t k, const float *restrict a,
+                                const float *restrict b, int64_t ldbk, float *c, int64_t ldc,
+                                int mv, int nv, const vconv_gemm_epilogue *e,
+                                const float *bias_row, const float *bias_col) {
+  vf acc[MR][NV];
+  UNROLL for (int i = 0; i < MR; i++) UNROLL for (int j = 0; j < nvec; j++) acc[i][j] = vf_zero();
+  /* The tile is read (beta, later passes) or written only after the loop: start its lines coming. */
+  UNROLL for (int i = 0; i < MR; i++) {
+    if (i < mv) PREFETCH_W(c + i * ldc);
+  }
+  for (int64_t p = 0; p < k; p++) {
+    vf bv[NV];
+    UNROLL for (int j = 0; j < nvec; j++) bv[j] = vf_loadu(b + j * VEC_W);
+    UNROLL for (int i = 0; i < MR; i++) {
+      const vf av = vf_set1(a[i]);
+      UNROLL for (int j = 0; j < nvec; j++) acc[i][j] = vf_fmadd(av, bv[j], acc[i][j]);
+    }
+    a += MR;
+    b += ldbk;
+  }
+  const vf zero = vf_zero();
+  if (mv == MR && nv == nvec * VEC_W) {
+    UNROLL for (int i = 0; i < MR; i++) {
+      const vf br = bias_row ? vf_set1(bias_row[i]) : zero;
+      UNROLL for (int j = 0; j < nvec; j++)
+        store_vec(c + i * ldc + j * VEC_W, acc[i][j], VEC_W, e,
+                  bias_col ? vf_loadu(bias_col + j * VEC_W) : br);
+    }
+    return;
+  }
+  UNROLL for (int i = 0; i < MR; i++) {
+    if (i < mv) {
+      const vf br = bias_row ? vf_set1(bias_row[i]) : zero;
+      UNROLL for (int j = 0; j < nvec; j++) {
+        const int cnt = nv - j * VEC_W;
+        if (cnt > 0) {
+          const int w = cnt < VEC_W ? cnt : VEC_W;
+          const vf bc = !bias_col ? br
+                        : w == VEC_W ? vf_loadu(bias_col + j * VEC_W)
+                                     : vf_load_part(bias_col + j * VEC_W, w);
+          store_vec(c + i * ldc + j * VEC_W, acc[i][j], w, e, bc);
+        }
+      }
+    }
+  }
+}
+
+/* Runs the microkernel as wide as the panel's nv columns need. */
+static void micro_any(int64_t k, const float *a, const float *b, int64_t ldbk, float *c,
+                      int64_t ldc, int mv, int nv, const vconv_gemm_epilogue *e,
+                      const float *bias_row, const float *bias_col) {
+  switch ((nv + VEC_W - 1) / VEC_W) {
+#if NV >= 6
+#  error "add the wider cases"
+#endif
+#if NV >= 5
+    case 5: micro(5, k, a, b, ldbk, c, ldc, mv, nv, e, bias_row, bias_col); break;
+#endif
+#if NV >= 4
+    case 4: micro(4, k, a, b, ldbk, c, ldc, mv, nv, e, bias_row, bias_col); break;
+#endif
+#if NV >= 3
+    case 3: micro(3, k, a, b, ldbk, c, ldc, mv, nv, e, bias_row, bias_col); break;
+#endif
+#if NV >= 2
+    case 2: micro(2, k, a, b, ldbk, c, ldc, mv, nv, e, bias_row, bias_col); break;
+#endif
+    default: micro(1, k, a, b, ldbk, c, ldc, mv, nv, e, bias_row, bias_col); break;
+  }
+}
+
+/* The full-width tile, kept out of the switch so the hot call is direct. */
+static void micro_full(int64_t k, const float *a, const float *b, int64_t ldbk, float *c,
+                       int64_t ldc, int mv, const vconv_gemm_epilogue *e, const float *bias_row,
+                       const float *bias_col) {
+  micro(NV, k, a, b, ldbk, c, ldc, mv, NR, e, bias_row, bias_col);
+}
+
+/* The macro kernel over B panels b_stride floats apart whose k rows are ldbk apart. */
+static void macro(int64_t m, int64_t n, int64_t k, const float *pa, int64_t a_stride,
+                  const float *pb, int64_t b_stride, int64_t ldbk, float *C, int64_t ldc,
+                  const vconv_gemm_epilogue *e, int64_t row0, int64_t col0) {
+  const float *bias_row = e->bias && !e->bias_per_col ? e->bias + row0 : NULL;
+  const float *bias_col = e->bias && e->bias_per_col ? e->bias + col0 : NULL;
+  for (int64_t j = 0; j < n; j += NR, pb += b_stride) {
+    const int nv = (int)min64(NR, n - j);
+    const float *a = pa;
+    const float *bc = bias_col ? bias_col + j : NULL;
+    for (int64_t i = 0; i < m; i += MR, a += a_stride) {
+      const int mv = (int)min64(MR, m - i);
+      const float *br = bias_row ? bias_row + i : NULL;
+      if (nv == NR)
+        micro_full(k, a, pb, ldbk, C + i * ldc + j, ldc, mv, e, br, bc);
+      else
+        micro_any(k, a, pb, ldbk, C + i * ldc + j, ldc, mv, nv, e, br, bc);
+    }
+  }
+}
+
+void VCONV_GEMM_FN(vconv_gemm_macro)(int64_t m, int64_t n, int64_t k, const float *pa,
+                                      int64_t a_stride, const float *pb, int64_t b_stride, float *C,
+                                      int64_t ldc, const vconv_gemm_epilogue *e, int64_t row0,
+                                      int64_t col0) {
+  macro(m, n, k, pa, a_stride, pb, b_stride, NR, C, ldc, e, row0, col0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Driver                                                                     */
+
+/* B is read in place (no packing) when A has so few rows that packing B
+ * would cost as much as using it: fully connected layers at small batch,
+ * whose B (the weights) is read once either way.  Only the last, partial
+ * panel is packed, so nothing past the caller's columns is read. */
+static int direct_b(int trans_b, int64_t m) { return !trans_b && m <= 2 * MR; }
+
+static void block_sizes(int64_t m, int64_t n, int64_t k, int64_t *mc, int64_t *kc, int64_t *nc) {
+  vconv_gemm_blocking b;
+  VCONV_GEMM_FN(vconv_gemm_blocking)(&b);
+  /* Equal kc slices: a short last slice would cost a C pass for little work. */
+  const int64_t passes = (k + b.kc - 1) / b.kc;
+  *kc = (k + passes - 1) / passes;
+  *mc = min64(b.mc, (m + MR - 1) / MR * MR);
+  *nc = min64(b.nc, (n + NR - 1) / NR * NR);
+}
+
+size_t VCONV_GEMM_FN(vconv_gemm_workspace)(int64_t m, int64_t n, int64_t k) {
+  int64_t mc, kc, nc;
+  block_sizes(m, n, k, &mc, &kc, &nc);
+  const size_t a = (vconv_gemm_packed_a_floats(mc, kc) + 15) / 16 * 16;
+  const size_t b = vconv_gemm_packed_b_floats(kc, nc);
+  return (a + b) * sizeof(float);
+}
+
+void VCONV_GEMM_FN(vconv_gemm_run)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                                    float alpha, const float *A, int64_t lda, const float *B,
+                                    int64_t ldb, float beta, float *C, int64_t ldc, void *scratch) {
+  int64_t mc, kc, nc;
+  block_sizes(m, n, k, &mc, &kc, &nc);
+  float *pa = scratch;
+  float *pb = pa + (vconv_gemm_packed_a_floats(mc, kc) + 15) / 16 * 16;
+  const int in_place = direct_b(trans_b, m);
+  for (int64_t jc = 0; jc < n; jc += nc) {
+    const int64_t ncur = min64(nc, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kc) {
+      const int64_t kcur = min64(kc, k - pc);
+      const vconv_gemm_epilogue e = {alpha, pc == 0 ? beta : 1.0f, NULL, 0, 0, 0.0f, 0.0f};
+      const float *bsrc = trans_b ? B + jc * ldb + pc : B + pc * ldb + jc;
+      const int64_t nfull = ncur / NR * NR;
+      if (in_place) {
+        /* The partial panel alone is packed, at the start of the B buffer. */
+        if (nfull < ncur) VCONV_GEMM_FN(vconv_gemm_pack_b)(0, bsrc + nfull, ldb, kcur, ncur - nfull, pb);
+      } else {
+        VCONV_GEMM_FN(vconv_gemm_pack_b)(trans_b, bsrc, ldb, kcur, ncur, pb);
+      }
+      for (int64_t ic = 0; ic < m; ic += mc) {
+        const int64_t mcur = min64(mc, m - ic);
+        VCONV_GEMM_FN(vconv_gemm_pack_a)(trans_a, trans_a ? A + pc * lda + ic : A + ic * lda + pc,
+                                         lda, mcur, kcur, pa);
+        float *c = C + ic * ldc + jc;
+        if (in_place) {
+          macro(mcur, nfull, kcur, pa, kcur * MR, bsrc, NR, ldb, c, ldc, &e, 0, 0);
+          if (nfull < ncur)
+            macro(mcur, ncur - nfull, kcur, pa, kcur * MR, pb, kcur * NR, NR, c + nfull, ldc, &e, 0, 0);
+        } else {
+          macro(mcur, ncur, kcur, pa, kcur * MR, pb, kcur * NR, NR, c, ldc, &e, 0, 0);
+        }
+      }
+    }
+  }
+}
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+const vconv_gemm_kernel VCONV_TIERED(vconv_gemm_kernel) = {
+    .isa = VEC_ISA,
+    .name = "gemm/" STR(VCONV_TIER),
+    .mr = MR,
+    .nr = NR,
+    .workspace = VCONV_GEMM_FN(vconv_gemm_workspace),
+    .run = VCONV_GEMM_FN(vconv_gemm_run),
+};

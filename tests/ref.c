@@ -1,0 +1,357 @@
+/*
+ * Float64 reference convolution and pooling, and the tolerances the parity
+ * tests compare against.
+ *
+ * Why float64 with exact products: a float has a 24-bit significand, so the
+ * product of two floats has at most 48 significant bits and is exact in a
+ * double (53 bits).  The only error of the reference is in its n - 1 double
+ * additions, which the tolerance accounts for below.
+ *
+ * Error bound (the tolerance), for one output element
+ * ---------------------------------------------------
+ * The library computes y = act(b + sum_i x_i w_i) in float (u = 2^-24), in
+ * some order, with or without FMA.  Let A = |b| + sum |x_i w_i| and n = the
+ * number of terms including the bias (products + 1).
+ *
+ * 1. Summation: any evaluation order of a sum of n terms uses n - 1 additions,
+ *    and every term passes through at most n - 1 of them; with the standard
+ *    model fl(a op b) = (a op b)(1 + d), |d| <= u, the computed sum differs
+ *    from the exact one by at most gamma(n-1) * sum|t_i| (Higham, Accuracy and
+ *    Stability of Numerical Algorithms, 2nd ed., eq. 4.4 and Lemma 3.1),
+ *    gamma(k) = k u / (1 - k u).
+ * 2. Products: a separately rounded product adds one more factor (1 + d) to
+ *    its term, so every term carries at most n factors: gamma(n) * A.  An FMA
+ *    rounds the product together with the addition, which only removes
+ *    factors, so the same bound holds with or without FMA.  The bias is a term
+ *    like the others (it is exact, but gamma(n) >= gamma(n-1) covers it).
+ * 3. Underflow: the model above assumes no underflow.  A product or sum in
+ *    the subnormal range is off by at most half a subnormal ulp (2^-150)
+ *    absolutely instead of relatively, once per operation: at most
+ *    2n * 2^-150 = n * 2^-149.
+ * 4. Activation: relu and clamp are 1-Lipschitz (|f(a) - f(b)| <= |a - b|),
+ *    and the reference applies the same function to its exact-product sum,
+ *    so the bound carries through unchanged.  act_min and act_max are floats,
+ *    so clamping adds no rounding.
+ * 5. The reference itself: exact products, n - 1 double additions (terms and
+ *    sums never underflow in double for float inputs of this magnitude):
+ *    |y_ref - y_exact| <= gamma_d(n-1) * A with u_d = 2^-53; gamma_d(n) * A
+ *    is used.  Finally 2^-50 * A covers the rounding of the comparison itself
+ *    (|y - y_ref| is evaluated in double).
+ *
+ *    tol(n, A) = gamma(n) A + n 2^-149 + gamma_d(n) A + 2^-50 A.
+ *
+ * Average pooling: a sum of m in-input terms (m - 1 additions, no products)
+ * followed by one division by the exact integer divisor D (converted to float
+ * exactly, D <= 2^24): |fl(fl(S)/D) - S/D| <= gamma(m) sum|x| / D, and
+ * gamma(m + 1) >= gamma(m) is used, with the same underflow term per
+ * operation (m additions or division, each at most 2^-150 off, so m 2^-149
+ * covers them) and the reference's own double terms:
+ *
+ *    tol_avg(m, A) = gamma(m + 1) A + m 2^-149 + gamma_d(m + 1) A + 2^-50 A,
+ *    A = sum |x| / D.
+ *
+ * These are worst-case bounds: they do not depend on how the library orders
+ * its sums, blocks its loops or splits work into tasks, so they are never
+ * tuned to an implementation.  (They hold for direct and im2col+GEMM, which
+ * evaluate the same n terms in some order; a Winograd kernel transforms
+ * inputs and weights and needs its own derived bound.)
+ */
+#include "ref.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+double ref_gamma(double n, double u) { return n * u / (1.0 - n * u); }
+
+double ref_conv_tol(int32_t n, double a) {
+  const double u = 0x1p-24, ud = 0x1p-53;
+  return ref_gamma(n, u) * a + (double)n * 0x1p-149 + ref_gamma(n, ud) * a + 0x1p-50 * a;
+}
+
+double ref_avg_tol(int32_t m, double a) {
+  const double u = 0x1p-24, ud = 0x1p-53;
+  return ref_gamma(m + 1, u) * a + (double)m * 0x1p-149 + ref_gamma(m + 1, ud) * a + 0x1p-50 * a;
+}
+
+/*
+ * One axis, following the header's rules word for word:
+ *   VALID    no padding;
+ *   SAME     out = ceil(in / stride), total = max((out-1)*stride + keff - in, 0),
+ *            the smaller half first (top/left);
+ *   FULL     keff - 1 on both sides;
+ *   EXPLICIT the given padding.
+ * out = floor((in + pads - keff) / stride) + 1, and in ceil mode (pooling)
+ * out = ceil((in + pads - keff) / stride) + 1, minus one if that last window
+ * would start at or past in + pad_begin (entirely in the trailing padding).
+ */
+static int resolve(int64_t in, int64_t k, int64_t stride, int64_t dil, int64_t pb, int64_t pe,
+                   vconv_padding_mode mode, int ceil_mode, ref_axis *a) {
+  if (in < 1 || k < 1 || stride < 1 || dil < 1) return REF_INVALID;
+  a->keff = (k - 1) * dil + 1;
+  switch (mode) {
+    case VCONV_PADDING_EXPLICIT:
+      if (pb < 0 || pe < 0) return REF_INVALID;
+      a->pad_begin = pb;
+      a->pad_end = pe;
+      break;
+    case VCONV_PADDING_VALID:
+      a->pad_begin = a->pad_end = 0;
+      break;
+    case VCONV_PADDING_SAME: {
+      int64_t out = (in + stride - 1) / stride;
+      int64_t total = (out - 1) * stride + a->keff - in;
+      if (total < 0) total = 0;
+      a->pad_begin = total / 2;
+      a->pad_end = total - total / 2;
+      break;
+    }
+    case VCONV_PADDING_FULL:
+      a->pad_begin = a->pad_end = a->keff - 1;
+      break;
+    default:
+      return REF_INVALID;
+  }
+  const int64_t span = in + a->pad_begin + a->pad_end - a->keff;
+  if (span < 0) return REF_TOO_LARGE;
+  if (!ceil_mode) {
+    a->out = span / stride + 1;
+  } else {
+    a->out = (span + stride - 1) / stride + 1;
+    if ((a->out - 1) * stride >= in + a->pad_begin) a->out -= 1;
+  }
+  return REF_OK;
+}
+
+int ref_conv2d_geometry(const vconv_conv2d_desc *d, ref_geom *g) {
+  if (d->batch < 1 || d->in_channels < 1 || d->out_channels < 1 || d->groups < 1 ||
+      d->in_channels % d->groups || d->out_channels % d->groups)
+    return REF_INVALID;
+  int rh = resolve(d->in_height, d->kernel_h, d->stride_h, d->dilation_h, d->pad_top,
+                   d->pad_bottom, d->padding_mode, 0, &g->h);
+  if (rh == REF_INVALID) return rh;
+  int rw = resolve(d->in_width, d->kernel_w, d->stride_w, d->dilation_w, d->pad_left,
+                   d->pad_right, d->padding_mode, 0, &g->w);
+  if (rw == REF_INVALID) return rw;
+  return rh != REF_OK ? rh : rw;
+}
+
+int ref_pool2d_geometry(const vconv_pool2d_desc *d, ref_geom *g) {
+  if (d->batch < 1 || d->channels < 1 || d->padding_mode == VCONV_PADDING_FULL) return REF_INVALID;
+  if (d->padding_mode == VCONV_PADDING_EXPLICIT &&
+      (d->pad_top >= d->window_h || d->pad_bottom >= d->window_h || d->pad_left >= d->window_w ||
+       d->pad_right >= d->window_w))
+    return REF_INVALID;
+  int rh = resolve(d->in_height, d->window_h, d->stride_h, 1, d->pad_top, d->pad_bottom,
+                   d->padding_mode, d->ceil_mode != 0, &g->h);
+  if (rh == REF_INVALID) return rh;
+  int rw = resolve(d->in_width, d->window_w, d->stride_w, 1, d->pad_left, d->pad_right,
+                   d->padding_mode, d->ceil_mode != 0, &g->w);
+  if (rw == REF_INVALID) return rw;
+  return rh != REF_OK ? rh : rw;
+}
+
+static double activate(const vconv_conv2d_desc *d, double v) {
+  switch (d->activation) {
+    case VCONV_ACTIVATION_RELU:
+      return v > 0.0 ? v : 0.0;
+    case VCONV_ACTIVATION_CLAMP:
+      v = v < (double)d->act_min ? (double)d->act_min : v;
+      return v > (double)d->act_max ? (double)d->act_max : v;
+    default:
+      return v;
+  }
+}
+
+/* The definition, one output at a time; the oracle of the oracle (test_ref). */
+int ref_conv2d_naive(const vconv_conv2d_desc *d, const float *input, const float *weights,
+                     const float *bias, double *y, double *a, int32_t *n) {
+  ref_geom g;
+  int st = ref_conv2d_geometry(d, &g);
+  if (st != REF_OK) return st;
+  const int64_t N = d->batch, C = d->in_channels, H = d->in_height, W = d->in_width;
+  const int64_t K = d->out_channels, R = d->kernel_h, S = d->kernel_w;
+  const int64_t P = g.h.out, Q = g.w.out, G = d->groups, Cg = C / G, Kg = K / G;
+  const int64_t pt = g.h.pad_begin, pl = g.w.pad_begin;
+  const vconv_layout L = d->layout;
+
+  for (int64_t b = 0; b < N; b++)
+    for (int64_t k = 0; k < K; k++) {
+      const int64_t grp = k / Kg;
+      for (int64_t p = 0; p < P; p++)
+        for (int64_t q = 0; q < Q; q++) {
+          const double bv = bias ? (double)bias[k] : 0.0;
+          double sum = bv, abs_sum = fabs(bv);
+          int32_t terms = 1;
+          for (int64_t cl = 0; cl < Cg; cl++) {
+            if (d->connections && !d->connections[k * Cg + cl]) continue;
+            const int64_t c = grp * Cg + cl;
+            for (int64_t r = 0; r < R; r++) {
+              const int64_t ih = p * d->stride_h - pt + r * d->dilation_h;
+              if (ih < 0 || ih >= H) continue;
+              for (int64_t s = 0; s < S; s++) {
+                const int64_t iw = q * d->stride_w - pl + s * d->dilation_w;
+                if (iw < 0 || iw >= W) continue;
+                const double prod = (double)input[ref_index(L, C, H, W, b, c, ih, iw)] *
+                                    (double)weights[((k * Cg + cl) * R + r) * S + s];
+                sum += prod;
+                abs_sum += fabs(prod);
+                terms++;
+              }
+            }
+          }
+          const int64_t o = ref_index(L, K, P, Q, b, k, p, q);
+          y[o] = activate(d, sum);
+          a[o] = abs_sum;
+          n[o] = terms;
+        }
+    }
+  return REF_OK;
+}
+
+/*
+ * The same sums with the loops interchanged: every output of one (image,
+ * output channel) plane accumulates in its own double, and the taps are
+ * visited in the same (channel, row, column) order as in ref_conv2d_naive, so
+ * the results are bitwise identical (test_ref checks it) while the inner loop
+ * runs over independent outputs instead of one long dependency chain.  That
+ * keeps the full-size AlexNet reference within the CI time budget.
+ */
+int ref_conv2d(const vconv_conv2d_desc *d, const float *input, const float *weights,
+               const float *bias, double *y, double *a, int32_t *n) {
+  ref_geom g;
+  int st = ref_conv2d_geometry(d, &g);
+  if (st != REF_OK) return st;
+  const int64_t N = d->batch, C = d->in_channels, H = d->in_height, W = d->in_width;
+  const int64_t K = d->out_channels, R = d->kernel_h, S = d->kernel_w;
+  const int64_t P = g.h.out, Q = g.w.out, G = d->groups, Cg = C / G, Kg = K / G;
+  const int64_t pt = g.h.pad_begin, pl = g.w.pad_begin;
+  const int64_t sh = d->stride_h, sw = d->stride_w, dh = d->dilation_h, dw = d->dilation_w;
+  const vconv_layout L = d->layout;
+  /* Element strides of the input's h and w axes and of its channels. */
+  const int64_t xs_w = L == VCONV_LAYOUT_NHWC ? C : 1;
+  const int64_t xs_h = W * xs_w;
+  const int64_t xs_c = L == VCONV_LAYOUT_NHWC ? 1 : H * W;
+
+  double *acc = malloc(sizeof(double) * (size_t)(P * Q) * 2);
+  int32_t *cnt = malloc(sizeof(int32_t) * (size_t)(P * Q));
+  if (!acc || !cnt) {
+    free(acc);
+    free(cnt);
+    return REF_INVALID;
+  }
+  double *abs_acc = acc + P * Q;
+
+  for (int64_t b = 0; b < N; b++)
+    for (int64_t k = 0; k < K; k++) {
+      const int64_t grp = k / Kg;
+      const double bv = bias ? (double)bias[k] : 0.0;
+      for (int64_t i = 0; i < P * Q; i++) {
+        acc[i] = bv;
+        abs_acc[i] = fabs(bv);
+        cnt[i] = 1;
+      }
+      for (int64_t cl = 0; cl < Cg; cl++) {
+        if (d->connections && !d->connections[k * Cg + cl]) continue;
+        const int64_t c = grp * Cg + cl;
+        const float *xc = input + (L == VCONV_LAYOUT_NHWC ? b * H * W * C : b * C * H * W) + c * xs_c;
+        for (int64_t r = 0; r < R; r++)
+          for (int64_t p = 0; p < P; p++) {
+            const int64_t ih = p * sh - pt + r * dh;
+            if (ih < 0 || ih >= H) continue;
+            const float *xrow = xc + ih * xs_h;
+            double *arow = acc + p * Q, *brow = abs_acc + p * Q;
+            int32_t *crow = cnt + p * Q;
+            for (int64_t s = 0; s < S; s++) {
+              const int64_t off = s * dw - pl; /* iw = q * sw + off */
+              /* q0 = first q with iw >= 0, q1 = one past the last q with iw < W */
+              int64_t q0 = off >= 0 ? 0 : (-off + sw - 1) / sw;
+              int64_t q1 = W - 1 - off < 0 ? 0 : (W - 1 - off) / sw + 1;
+              if (q1 > Q) q1 = Q;
+              const double wv = (double)weights[((k * Cg + cl) * R + r) * S + s];
+              for (int64_t q = q0; q < q1; q++) {
+                const double prod = (double)xrow[(q * sw + off) * xs_w] * wv;
+                arow[q] += prod;
+                brow[q] += fabs(prod);
+                crow[q]++;
+              }
+            }
+          }
+      }
+      for (int64_t p = 0; p < P; p++)
+        for (int64_t q = 0; q < Q; q++) {
+          const int64_t o = ref_index(L, K, P, Q, b, k, p, q);
+          y[o] = activate(d, acc[p * Q + q]);
+          a[o] = abs_acc[p * Q + q];
+          n[o] = cnt[p * Q + q];
+        }
+    }
+  free(acc);
+  free(cnt);
+  return REF_OK;
+}
+
+int64_t ref_pool_divisor(const vconv_pool2d_desc *d, const ref_geom *g, int64_t h0, int64_t w0) {
+  /* Include-pad counts the taps inside the padded input [-pt, H + pb) x [-pl, W + pr):
+   * in ceil mode the last window may reach past the trailing padding, and those
+   * taps count for neither kind. */
+  const int incl = d->kind == VCONV_POOL_AVG_INCLUDE_PAD;
+  const int64_t hlo = incl ? -g->h.pad_begin : 0, hhi = d->in_height + (incl ? g->h.pad_end : 0);
+  const int64_t wlo = incl ? -g->w.pad_begin : 0, whi = d->in_width + (incl ? g->w.pad_end : 0);
+  int64_t rows = 0, cols = 0;
+  for (int64_t r = 0; r < d->window_h; r++) rows += h0 + r >= hlo && h0 + r < hhi;
+  for (int64_t s = 0; s < d->window_w; s++) cols += w0 + s >= wlo && w0 + s < whi;
+  return rows * cols;
+}
+
+int ref_pool2d(const vconv_pool2d_desc *d, const float *input, double *y, double *a, int32_t *n) {
+  ref_geom g;
+  int st = ref_pool2d_geometry(d, &g);
+  if (st != REF_OK) return st;
+  const int64_t N = d->batch, C = d->channels, H = d->in_height, W = d->in_width;
+  const int64_t P = g.h.out, Q = g.w.out;
+  const vconv_layout L = d->layout;
+  for (int64_t b = 0; b < N; b++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t p = 0; p < P; p++)
+        for (int64_t q = 0; q < Q; q++) {
+          const int64_t h0 = p * d->stride_h - g.h.pad_begin, w0 = q * d->stride_w - g.w.pad_begin;
+          double mx = -INFINITY, sum = 0.0, abs_sum = 0.0;
+          int any_nan = 0;
+          int32_t taps = 0;
+          for (int64_t r = 0; r < d->window_h; r++) {
+            const int64_t ih = h0 + r;
+            if (ih < 0 || ih >= H) continue;
+            for (int64_t s = 0; s < d->window_w; s++) {
+              const int64_t iw = w0 + s;
+              if (iw < 0 || iw >= W) continue;
+              const double x = input[ref_index(L, C, H, W, b, c, ih, iw)];
+              if (isnan(x)) any_nan = 1;
+              if (x > mx) mx = x;
+              sum += x;
+              abs_sum += fabs(x);
+              taps++;
+            }
+          }
+          const int64_t o = ref_index(L, C, P, Q, b, c, p, q);
+          n[o] = taps;
+          if (d->kind == VCONV_POOL_MAX) {
+            y[o] = any_nan ? NAN : mx;
+            a[o] = 0.0;
+          } else {
+            const double div = (double)ref_pool_divisor(d, &g, h0, w0);
+            y[o] = any_nan ? NAN : sum / div;
+            a[o] = abs_sum / div;
+          }
+        }
+  return REF_OK;
+}
+
+void ref_relayout(const float *src, vconv_layout from, float *dst, vconv_layout to, int64_t N,
+                  int64_t C, int64_t H, int64_t W) {
+  for (int64_t b = 0; b < N; b++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t h = 0; h < H; h++)
+        for (int64_t w = 0; w < W; w++)
+          dst[ref_index(to, C, H, W, b, c, h, w)] = src[ref_index(from, C, H, W, b, c, h, w)];
+}

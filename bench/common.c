@@ -93,7 +93,7 @@ const float *bench_reference(const bench_layer *l, int64_t batch) {
   return out;
 }
 
-int bench_check(const float *got, const float *ref, size_t n, char *msg, size_t msg_size) {
+int bench_check(const float *got, const float *ref, size_t n, double rel, char *msg, size_t msg_size) {
   double maxref = 0.0, maxerr = 0.0;
   size_t worst = 0;
   for (size_t i = 0; i < n; i++) {
@@ -104,7 +104,7 @@ int bench_check(const float *got, const float *ref, size_t n, char *msg, size_t 
       worst = i;
     }
   }
-  if (maxerr <= 1e-3 * maxref) return 0;
+  if (maxerr <= rel * maxref) return 0;
   snprintf(msg, msg_size,
            "result differs from vconv's: max |err| %.3g at %zu (got %.6g, want %.6g), max |ref| %.3g",
            maxerr, worst, (double)got[worst], (double)ref[worst], maxref);

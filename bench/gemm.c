@@ -48,7 +48,7 @@ static void bm_sgemm(bm_state *st, void *arg) {
   vconv_status s = vconv_sgemm_for_isa(isa, 0, 0, m, m, m, 1.0f, a, m, b, m, 0.0f, c, m, NULL);
   if (s != VCONV_OK) {
     bm_skip_with_error(st, vconv_status_string(s));
-  } else if (bench_check(c, gemm_reference(m), mm, msg, sizeof msg)) {
+  } else if (bench_check(c, gemm_reference(m), mm, BENCH_TOL_OURS, msg, sizeof msg)) {
     bm_skip_with_error(st, msg);
   } else {
     double wall = 0.0;

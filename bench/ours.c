@@ -40,7 +40,7 @@ void bench_ours(bm_state *st, void *arg) {
     size_t wsn = op ? vconv_pool2d_workspace_size(op, par) : 0;
     void *ws = wsn ? bench_alloc(wsn / sizeof(float) + 1) : NULL;
     if (s == VCONV_OK) s = vconv_pool2d_run(op, d.in, out, ws, wsn, par); /* warm-up */
-    if (s == VCONV_OK && ref && bench_check(out, ref, bench_out_floats(l, c->batch), msg, sizeof msg)) {
+    if (s == VCONV_OK && ref && bench_check(out, ref, bench_out_floats(l, c->batch), BENCH_TOL_OURS, msg, sizeof msg)) {
       bm_skip_with_error(st, msg);
     } else if (s == VCONV_OK) {
       BENCH_LOOP(st, wall, { vconv_pool2d_run(op, d.in, out, ws, wsn, par); bm_escape(out); });
@@ -58,7 +58,7 @@ void bench_ours(bm_state *st, void *arg) {
     size_t wsn = op ? vconv_conv2d_workspace_size(op, par) : 0;
     void *ws = wsn ? bench_alloc(wsn / sizeof(float) + 1) : NULL;
     if (s == VCONV_OK) s = vconv_conv2d_run(op, d.in, out, ws, wsn, par); /* warm-up */
-    if (s == VCONV_OK && ref && bench_check(out, ref, bench_out_floats(l, c->batch), msg, sizeof msg)) {
+    if (s == VCONV_OK && ref && bench_check(out, ref, bench_out_floats(l, c->batch), BENCH_TOL_OURS, msg, sizeof msg)) {
       bm_skip_with_error(st, msg);
     } else if (s == VCONV_OK) {
       BENCH_LOOP(st, wall, { vconv_conv2d_run(op, d.in, out, ws, wsn, par); bm_escape(out); });

@@ -194,7 +194,7 @@ void bench_onednn(bm_state *st, void *arg) {
     err = "oneDNN: execution failed";
     goto done;
   }
-  if (bench_check(out, ref, bench_out_floats(l, n), msg, sizeof msg)) {
+  if (bench_check(out, ref, bench_out_floats(l, n), BENCH_TOL_PEER, msg, sizeof msg)) {
     err = msg;
     goto done;
   }

@@ -72,7 +72,7 @@ void bench_openblas(bm_state *st, void *arg) {
   float *col = bench_alloc((size_t)((l->C / l->groups) * l->R * l->S * bench_out_h(l) * bench_out_w(l)));
   char msg[256];
   conv(l, n, d.in, d.w, d.bias, col, out);
-  if (bench_check(out, ref, nout, msg, sizeof msg)) {
+  if (bench_check(out, ref, nout, BENCH_TOL_PEER, msg, sizeof msg)) {
     bm_skip_with_error(st, msg);
   } else {
     double wall = 0.0;

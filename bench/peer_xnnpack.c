@@ -90,7 +90,7 @@ void bench_xnnpack(bm_state *st, void *arg) {
     goto done;
   }
   bench_nhwc_to_nchw(out, check, n, l->K, P, Q);
-  if (bench_check(check, ref, nout, msg, sizeof msg)) {
+  if (bench_check(check, ref, nout, BENCH_TOL_PEER, msg, sizeof msg)) {
     err = msg;
     goto done;
   }

@@ -78,7 +78,7 @@ typedef enum vconv_status {
   VCONV_ERR_INVALID_POOL_KIND = 13,   /* unknown vconv_pool_kind */
   VCONV_ERR_INVALID_ALGORITHM = 14,   /* value outside vconv_algorithm */
   VCONV_ERR_UNSUPPORTED_ALGORITHM = 15, /* algorithm not built or not applicable to this shape */
-  VCONV_ERR_INVALID_ISA = 16,         /* value outside vconv_isa, or a tier of another architecture */
+  VCONV_ERR_INVALID_ISA = 16,         /* value outside vconv_isa; in vconv_set_max_isa also a tier of another architecture */
   VCONV_ERR_ISA_UNAVAILABLE = 17,     /* tier not built into the library or not supported by this CPU */
   VCONV_ERR_ISA_LOCKED = 18,          /* vconv_set_max_isa() after the tier was already fixed */
   VCONV_ERR_OUT_OF_MEMORY = 19,
@@ -182,6 +182,20 @@ typedef enum vconv_algorithm {
 } vconv_algorithm;
 
 #define VCONV_ALGO_COUNT 4
+
+/*
+ * VCONV_ALGO_AUTO picks, on the operator's tier:
+ *   im2col for pointwise convolutions (1x1, stride 1, no padding, at least 8
+ *     input and 8 output channels per group), whose input already is the
+ *     GEMM operand, and for NCHW layers with at most 4 input channels per
+ *     group, at least 16 output channels per group and 1024 output pixels
+ *     (RGB stems);
+ *   direct for everything else and wherever im2col is not applicable
+ *     (connection tables).
+ * The rule follows single-thread measurements (Zen 5, AVX-512) and may change
+ * between versions; results of every algorithm meet the same error bound.
+ * im2col needs scratch of a few hundred KB per thread (workspace_size).
+ */
 
 /* "auto", "direct", "im2col", "winograd"; NULL if unknown. */
 VCONV_API const char *vconv_algorithm_name(vconv_algorithm algo);
@@ -324,7 +338,9 @@ VCONV_API vconv_status vconv_conv1d_create(const vconv_conv1d_desc *desc, vconv_
 typedef enum vconv_pool_kind {
   /* NaN in a window gives NaN; -inf is an ordinary value. */
   VCONV_POOL_MAX = 0,
-  /* Sum over the window / (window_h * window_w), padding taps count as zeros. */
+  /* Sum over the window / the number of its taps inside the padded input
+   * (window_h * window_w except where ceil mode runs a window past the padding);
+   * padding taps count as zeros. */
   VCONV_POOL_AVG_INCLUDE_PAD = 1,
   /* Sum over the taps inside the input / their number. */
   VCONV_POOL_AVG_EXCLUDE_PAD = 2

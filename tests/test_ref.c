@@ -456,6 +456,8 @@ static void tolerance_sanity(void) {
 }
 
 int main(void) {
+  /* Line-buffered, so a crash still shows how far the test got. */
+  setvbuf(stdout, NULL, _IOLBF, 0);
   hand_cases();
   pool_cases();
   layout_consistency();

@@ -43,9 +43,13 @@
 #if defined(__GNUC__)
 #  define DC_INLINE static inline __attribute__((always_inline))
 #  define PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
+/* Tile loops unrolled early, before scalar replacement, so the accumulators
+ * become registers for the whole kernel instead of a stack array. */
+#  define DC_UNROLL _Pragma("GCC unroll 32")
 #else
 #  define DC_INLINE static inline
 #  define PREFETCH_L2(p) ((void)(p))
+#  define DC_UNROLL
 #endif
 
 /* Register budgets per tier: blocked tiles (T pixels x NV vectors) and spatial
@@ -69,24 +73,35 @@
 #define NVMAX 4 /* blocked: vectors of output channels */
 #define KTMAX 8 /* spatial: output channels */
 #define NQMAX 4 /* spatial: vectors of output pixels */
+/* BK_INSTANCES: every blocked tile; BK_EDGE_INSTANCES: the stride-1 tiles with
+ * in-pass edge skips (the vectors per block that large layers pick);
+ * BK_STRIDED_INSTANCES: tiles for strides 2 and 4 with constant pixel steps. */
 #if defined(VCONV_TIER_AVX512) || defined(VCONV_TIER_NEON)
 /* 32 registers: up to 28 accumulators. */
 #  define TMAX 14
 #  define BK_INSTANCES(X) FT14(X, 1) FT14(X, 2) FT9(X, 3) FT6(X, 4)
+#  define BK_EDGE_INSTANCES(X) FT14(X, 2)
+#  define BK_STRIDED_INSTANCES(X) FT14(X, 1) FT14(X, 2)
 #  define SP_INSTANCES(X) FT8(X, 1) FT8(X, 2) FT8(X, 3) FT6(X, 4)
 #elif defined(VCONV_TIER_AVX2)
 /* 16 registers, broadcasts need one: accumulators + NV + 1 <= 16. */
 #  define TMAX 12
 #  define BK_INSTANCES(X) FT12(X, 1) FT6(X, 2) FT4(X, 3) FT2(X, 4)
+#  define BK_EDGE_INSTANCES(X) FT6(X, 2)
+#  define BK_STRIDED_INSTANCES(X) FT12(X, 1) FT6(X, 2)
 #  define SP_INSTANCES(X) FT8(X, 1) FT6(X, 2) FT4(X, 3) FT3(X, 4)
 #elif defined(VCONV_TIER_SSE41)
 /* 16 registers, no FMA: one more for the product. */
 #  define TMAX 8
 #  define BK_INSTANCES(X) FT8(X, 1) FT5(X, 2) FT3(X, 3) FT2(X, 4)
+#  define BK_EDGE_INSTANCES(X) FT5(X, 2)
+#  define BK_STRIDED_INSTANCES(X) FT8(X, 1) FT5(X, 2)
 #  define SP_INSTANCES(X) FT8(X, 1) FT5(X, 2) FT3(X, 3) FT2(X, 4)
 #else
 #  define TMAX 8
 #  define BK_INSTANCES(X) FT8(X, 1) FT6(X, 2) FT4(X, 3) FT3(X, 4)
+#  define BK_EDGE_INSTANCES(X) FT6(X, 2)
+#  define BK_STRIDED_INSTANCES(X) FT8(X, 1) FT6(X, 2)
 #  define SP_INSTANCES(X) FT8(X, 1) FT4(X, 2) FT2(X, 3) FT2(X, 4)
 #endif
 
@@ -134,7 +149,7 @@ static int64_t connected_union(const vconv_conv_shape *s, int64_t g, int64_t k0,
 static int bk_tmax(int nv) {
   int t = 0;
   for (int i = 1; i <= TMAX; i++)
-    if (bk_tab[1][nv][i]) t = i;
+    if (bk_tab[BK_ANY][nv][i]) t = i;
   return t;
 }
 
@@ -257,7 +272,7 @@ static void pack_weights(const vconv_conv_shape *s, const plan *plp, const float
   const plan pl = *plp;
   const int64_t RS = s->R * s->S, Cg = s->Cg;
   if (pl.path == PATH_BLOCKED) {
-    /* [g][block][r][s][c][kb] */
+    /* [g][K-block][c-block][r][c][s][kb]: a pass reads its weights in order. */
     const int64_t kb = pl.kb;
     memset(packed, 0, (size_t)weight_floats(s, &pl) * sizeof(float));
     for (int64_t g = 0; g < s->G; g++)
@@ -266,7 +281,11 @@ static void pack_weights(const vconv_conv_shape *s, const plan *plp, const float
         float *blk = packed + (g * pl.nblk + kg / kb) * kb * Cg * RS + kg % kb;
         for (int64_t c = 0; c < Cg; c++) {
           if (!connected(s, k, c)) continue; /* stays 0: its weight is never read */
-          for (int64_t t = 0; t < RS; t++) blk[(t * Cg + c) * kb] = w[(k * Cg + c) * RS + t];
+          const int64_t cb = c / CB, cbn = min64(CB, Cg - cb * CB);
+          float *wc = blk + (cb * CB * RS + (c - cb * CB) * s->S) * kb;
+          for (int64_t r = 0; r < s->R; r++)
+            for (int64_t t = 0; t < s->S; t++)
+              wc[(r * cbn * s->S + t) * kb] = w[((k * Cg + c) * s->R + r) * s->S + t];
         }
       }
   } else {
@@ -298,23 +317,24 @@ static void direct_pack(const vconv_conv_shape *s, const float *w, float *packed
 
 static size_t round64(size_t b) { return (b + 63) / 64 * 64; }
 
-/* Per-worker scratch: [connection runs][tile or chunk buffer][NHWC panel]. */
+/* Per-worker scratch: [connection runs][tile or chunk buffer][NHWC panel][column runs]. */
 typedef struct scratch_layout {
-  size_t runs, tile, panel, total;
+  size_t runs, tile, panel, cols, total;
 } scratch_layout;
 
 static void scratch_of(const vconv_conv_shape *s, const plan *pl, scratch_layout *L) {
   L->runs = s->conn ? round64((size_t)(s->Cg + 1) * 2 * sizeof(int64_t)) : 0;
   size_t tile = 0;
-  if (pl->path == PATH_BLOCKED)
-    tile = (size_t)pl->tmax * (size_t)pl->kb * sizeof(float);
+  if (pl->path == PATH_BLOCKED) /* whole VEC_W x VEC_W blocks for the NCHW transposes */
+    tile = (size_t)(cdiv(pl->tmax, VEC_W) * VEC_W * pl->kb) * sizeof(float);
   else if (s->layout == VCONV_LAYOUT_NHWC)
     tile = (size_t)pl->kt * (size_t)pl->nq * VEC_W * sizeof(float);
   L->tile = round64(tile);
   L->panel = s->layout == VCONV_LAYOUT_NHWC
                  ? round64((size_t)(s->Cg * pl->panel_rows * s->W) * sizeof(float))
                  : 0;
-  L->total = L->runs + L->tile + L->panel;
+  L->cols = pl->path == PATH_BLOCKED ? round64((size_t)s->S * sizeof(bk_cols)) : 0;
+  L->total = L->runs + L->tile + L->panel + L->cols;
 }
 
 static size_t direct_task_workspace(const vconv_conv_shape *s) {
@@ -391,21 +411,23 @@ static void task_rows(const vconv_conv_shape *s, const plan *pl, int64_t rb, int
 /* Tile [T pixels][kb] -> NCHW through VEC_W x VEC_W transposes. */
 static void bk_store_nchw(const vconv_conv_shape *s, const float *acc, int T, int64_t kb,
                           int64_t kvalid, float *out, ptrdiff_t plane) {
+  const int act = s->act != VCONV_ACTIVATION_NONE;
+  const vf lo = vf_set1(s->act_min), hi = vf_set1(s->act_max);
   for (int64_t v = 0; v * VEC_W < kvalid; v++) {
     const int nk = (int)min64(VEC_W, kvalid - v * VEC_W);
     for (int q0 = 0; q0 < T; q0 += VEC_W) {
       const int m = T - q0 < VEC_W ? T - q0 : VEC_W;
+      /* Rows past T hold the bias (set with the tile): their lanes are not stored. */
       vf r[VEC_W];
-      for (int i = 0; i < VEC_W; i++)
-        r[i] = i < m ? vf_loadu(acc + (q0 + i) * kb + v * VEC_W) : vf_zero();
+      for (int i = 0; i < VEC_W; i++) r[i] = vf_loadu(acc + (q0 + i) * kb + v * VEC_W);
       vf_transpose_block(r);
-      for (int j = 0; j < nk; j++) {
-        float *o = out + (v * VEC_W + j) * plane + q0;
-        const vf x = activate(s, r[j]);
-        if (m == VEC_W)
-          vf_storeu(o, x);
-        else
-          vf_store_part(o, x, m);
+      if (act)
+        for (int j = 0; j < VEC_W; j++) r[j] = vf_upper(hi, vf_lower(lo, r[j]));
+      float *o = out + v * VEC_W * plane + q0;
+      if (m == VEC_W && nk == VEC_W) {
+        for (int j = 0; j < VEC_W; j++) vf_storeu(o + j * plane, r[j]);
+      } else {
+        for (int j = 0; j < nk; j++) vf_store_part(o + j * plane, r[j], m);
       }
     }
   }
@@ -424,6 +446,44 @@ static void bk_store_nhwc(const vconv_conv_shape *s, const float *acc, int T, in
     }
 }
 
+/* The tile kind for stride sw without edge skips: a constant pixel step where built. */
+static int plain_kind(const plan *pl, int64_t sw, int T) {
+  const int k = sw == 1 ? BK_S1 : sw == 2 ? BK_S2 : sw == 4 ? BK_S4 : BK_ANY;
+  return bk_tab[k][pl->nv][T] ? k : BK_ANY;
+}
+
+/* One kernel call per run of connected input channels: tile pixels [a, b) over the
+ * given column runs and tap rows [r0, r1). */
+static void blocked_pass(const vconv_conv_shape *s, const plan *pl, const in_view *iv,
+                         const float *wblk, const int64_t *runs, int64_t nruns, float *tile,
+                         int kind, int64_t q0, int64_t a, int64_t b, int64_t r0, int64_t r1,
+                         int64_t ih0, const bk_cols *cols, int ncols, const float *pf,
+                         int64_t pf_lines) {
+  const bk_fn fn = bk_tab[kind][pl->nv][b - a];
+  for (int64_t ri = 0; ri < nruns; ri++) {
+    bk_args ar;
+    ar.c0 = runs[2 * ri];
+    ar.c1 = runs[2 * ri + 1];
+    ar.in = iv->base + ar.c0 * iv->plane + (ih0 - iv->ih_lo) * s->W + (q0 + a) * s->sw - s->pl;
+    ar.w = wblk;
+    ar.acc = tile + a * pl->kb;
+    ar.Cg = s->Cg;
+    ar.R = s->R;
+    ar.S = s->S;
+    ar.r0 = r0;
+    ar.nr = r1 - r0;
+    ar.cols = cols;
+    ar.ncols = ncols;
+    ar.in_r = s->dh * s->W;
+    ar.in_s = s->dw;
+    ar.in_c = iv->plane;
+    ar.in_q = s->sw;
+    ar.pf = ri == 0 ? pf : NULL;
+    ar.pf_lines = ri == 0 ? pf_lines : 0;
+    fn(&ar);
+  }
+}
+
 static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float *packed,
                          const float *bias, const float *in, float *out, unsigned char *ws,
                          size_t task) {
@@ -432,14 +492,13 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
   int64_t dense_runs[2], *runs = s->conn ? (int64_t *)(void *)ws : dense_runs;
   float *tile = (float *)(void *)(ws + L.runs);
   float *panel = (float *)(void *)(ws + L.runs + L.tile);
+  bk_cols *cols = (bk_cols *)(void *)(ws + L.runs + L.tile + L.panel);
 
   const int64_t rb = (int64_t)task % pl->rblocks, unit = (int64_t)task / pl->rblocks % pl->units;
   const int64_t n = (int64_t)task / pl->rblocks / pl->units;
   int64_t p0, p1, ih_lo, ih_n;
   task_rows(s, pl, rb, &p0, &p1, &ih_lo, &ih_n);
   const int64_t kb = pl->kb, RS = s->R * s->S, tiles = cdiv(s->Q, pl->tmax);
-  const int nv = pl->nv;
-  const int qs1 = s->sw == 1;
   int64_t panel_g = -1;
 
   for (int64_t bi = unit * pl->per_task; bi < (unit + 1) * pl->per_task; bi++) {
@@ -464,14 +523,12 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
     const float *wblk = packed + bi * kb * s->Cg * RS;
     const int64_t nruns = channel_runs(s, g, k0, k0 + kvalid, runs);
 
-    /* The next block's weights come from L3 or memory: fetch this task's share
-     * of them into L2 now, so the block after this one starts warm. */
-    {
-      const int64_t wfl = kb * s->Cg * RS, nb = s->G * pl->nblk;
-      const float *next = packed + (bi + 1 < nb ? bi + 1 : 0) * wfl;
-      const int64_t share = cdiv(wfl, pl->rblocks), a0 = rb * share, a1 = min64(wfl, a0 + share);
-      for (int64_t i = a0; i < a1; i += 64 / sizeof(float)) PREFETCH_L2(next + i);
-    }
+    /* The next block's weights come from L3 or memory: the kernels fetch this
+     * task's share of them into L2 as they go, so the next block starts warm. */
+    const int64_t wfl = kb * s->Cg * RS;
+    const int64_t pf_share = cdiv(cdiv(wfl, 16), pl->rblocks * (p1 - p0) * tiles);
+    const float *pf = packed + (bi + 1 < s->G * pl->nblk ? bi + 1 : 0) * wfl +
+                      rb * (p1 - p0) * tiles * pf_share * 16;
     for (int64_t p = p0; p < p1; p++) {
       int64_t r0, r1;
       vconv_valid_range(p * s->sh - s->pt, s->dh, s->H, s->R, &r0, &r1);
@@ -479,42 +536,40 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
       for (int64_t ti = 0; ti < tiles; ti++) {
         const int64_t q0 = ti * s->Q / tiles;
         const int T = (int)((ti + 1) * s->Q / tiles - q0);
-        for (int q = 0; q < T; q++) memcpy(tile + q * kb, binit, (size_t)kb * sizeof(float));
-        for (int64_t t = 0; r1 > r0 && t < s->S;) {
-          /* Columns t .. t2-1 share the range [a, b) of tile pixels that read real input. */
-          int64_t lo, hi, a = 0, b = 0, t2 = t;
-          for (; t2 < s->S; t2++) {
-            vconv_valid_range(t2 * s->dw - s->pl, s->sw, s->W, s->Q, &lo, &hi);
-            const int64_t a2 = max64(lo, q0) - q0, b2 = max64(min64(hi, q0 + T) - q0, a2);
-            if (t2 == t) {
-              a = a2;
-              b = b2;
-            } else if (a2 != a || b2 != b) {
-              break;
+        /* Rows up to the next VEC_W multiple too: the NCHW store transposes them. */
+        for (int64_t q = 0; q < cdiv(T, VEC_W) * VEC_W; q++)
+          for (int64_t i = 0; i < kb; i += VEC_W) vf_storeu(tile + q * kb + i, vf_loadu(binit + i));
+        if (r1 > r0) {
+          /* Columns whose pixels all read real input join the tile's main pass,
+           * and so do columns that leave at most EDGE_MAX pixels out at either end
+           * where the edge-skipping tile exists; every other run of columns with
+           * the same range gets a pass of its own over just that range. */
+          const int edges = s->sw == 1 && bk_tab[BK_EDGES][pl->nv][T];
+          int nmain = 0;
+          for (int64_t t = 0; t < s->S;) {
+            int64_t lo, hi, t2 = t + 1;
+            vconv_valid_range(t * s->dw - s->pl, s->sw, s->W, s->Q, &lo, &hi);
+            const int64_t a = max64(lo, q0) - q0, b = max64(min64(hi, q0 + T) - q0, a);
+            for (; t2 < s->S; t2++) {
+              int64_t lo2, hi2;
+              vconv_valid_range(t2 * s->dw - s->pl, s->sw, s->W, s->Q, &lo2, &hi2);
+              if (max64(lo2, q0) - q0 != a || max64(min64(hi2, q0 + T) - q0, a) != b) break;
             }
-          }
-          if (b > a) {
-            const bk_fn fn = bk_tab[qs1][nv][b - a];
-            for (int64_t ri = 0; ri < nruns; ri++) {
-              const int64_t c0 = runs[2 * ri];
-              bk_args ar;
-              ar.in = iv.base + c0 * iv.plane + (ih0 - iv.ih_lo) * s->W +
-                      (q0 + a) * s->sw + t * s->dw - s->pl;
-              ar.w = wblk + ((r0 * s->S + t) * s->Cg + c0) * kb;
-              ar.acc = tile + a * kb;
-              ar.nr = r1 - r0;
-              ar.ns = t2 - t;
-              ar.nc = runs[2 * ri + 1] - c0;
-              ar.in_r = s->dh * s->W;
-              ar.in_s = s->dw;
-              ar.in_c = iv.plane;
-              ar.in_q = s->sw;
-              ar.w_r = s->S * s->Cg * kb;
-              ar.w_s = s->Cg * kb;
-              fn(&ar);
+            if (b > a && ((a == 0 && b == T) || (edges && a <= EDGE_MAX && T - b <= EDGE_MAX))) {
+              cols[nmain++] = (bk_cols){t, t2 - t, (int)a, (int)(T - b)};
+            } else if (b > a) {
+              bk_cols one = {t, t2 - t, 0, 0};
+              blocked_pass(s, pl, &iv, wblk, runs, nruns, tile, plain_kind(pl, s->sw, (int)(b - a)),
+                           q0, a, b, r0, r1, ih0, &one, 1, NULL, 0);
             }
+            t = t2;
           }
-          t = t2;
+          if (nmain) {
+            blocked_pass(s, pl, &iv, wblk, runs, nruns, tile,
+                         edges ? BK_EDGES : plain_kind(pl, s->sw, T), q0, 0, T, r0, r1, ih0, cols,
+                         nmain, pf, pf_share);
+            pf += pf_share * 16;
+          }
         }
         if (s->layout == VCONV_LAYOUT_NCHW)
           bk_store_nchw(s, tile, T, kb, kvalid,

@@ -8,55 +8,197 @@
 /* ------------------------------------------------------------------------ */
 /* Blocked: T output pixels of one row x NV vectors of output channels. */
 
+/* Input channels per block: the weights are packed per block, and a block's
+ * input lines (CB planes x the tap rows) stay in L1 while all its taps run. */
+#define CB 16
+/* Pixels a kernel column may leave out at either end of the tile (padding)
+ * without leaving the tile's single pass: enough for 3x3 and 5x5 "same". */
+#define EDGE_MAX 2
+
+/* A run of kernel columns t0 .. t0+n-1 that all read real input for tile
+ * pixels [skip_l, T - skip_r). */
+typedef struct bk_cols {
+  int64_t t0, n;
+  int skip_l, skip_r;
+} bk_cols;
+
 typedef struct bk_args {
-  const float *in; /* input channel 0, first tap row, first tap column, first pixel */
-  const float *w;  /* packed weights at the same (r, s, c): [r][s][c][NV * VEC_W] */
-  float *acc;      /* T x NV * VEC_W floats, read and written back */
-  int64_t nr, ns, nc;                   /* tap rows, tap columns, input channels */
-  ptrdiff_t in_r, in_s, in_c, in_q;     /* input steps per tap row/column, channel, pixel */
-  ptrdiff_t w_r, w_s;                   /* weight steps per tap row/column */
+  const float *in;   /* input channel c0, first tap row, pixel 0 of the tile at column 0 */
+  const float *w;    /* the K-block's packed weights: [cb][r][c in cb][s][NV * VEC_W] */
+  float *acc;        /* T x NV * VEC_W floats, read and written back */
+  int64_t c0, c1;    /* input channels [c0, c1) of the group */
+  int64_t Cg, R, S;  /* for the packed weight layout */
+  int64_t r0, nr;    /* tap rows r0 .. r0+nr-1 */
+  const bk_cols *cols;
+  int ncols;
+  ptrdiff_t in_r, in_s, in_c, in_q;  /* input steps per tap row, tap column, channel, pixel */
+  const float *pf;   /* cache lines to prefetch into L2 while computing */
+  int64_t pf_lines;
 } bk_args;
 
 typedef void (*bk_fn)(const bk_args *);
 
-/* QS: the pixel step when known at compile time (stride 1), 0 = a->in_q. */
-DC_INLINE void bk_body(const bk_args *a, const int T, const int NV, const int QS) {
+/* acc[LO..HI) += input x weights over cn channels of one tap. */
+DC_INLINE void bk_taps(vf acc[TMAX][NVMAX], const float *ip, const float *wp, int64_t cn,
+                       ptrdiff_t in_c, ptrdiff_t w_c, ptrdiff_t qs, const int LO, const int HI,
+                       const int NV) {
+  for (int64_t c = 0; c < cn; c++, ip += in_c, wp += w_c) {
+    vf wv[NVMAX];
+    DC_UNROLL
+    for (int v = 0; v < NV; v++) wv[v] = vf_loadu(wp + v * VEC_W);
+    DC_UNROLL
+    for (int q = LO; q < HI; q++) {
+      const vf x = vf_set1(ip[q * qs]);
+      DC_UNROLL
+      for (int v = 0; v < NV; v++) acc[q][v] = vf_fmadd(x, wv[v], acc[q][v]);
+    }
+  }
+}
+
+#define BK_EDGE(L, R)                                                                    \
+  case (L) * (EDGE_MAX + 1) + (R):                                                       \
+    for (int64_t t = t0; t < t1; t++)                                                    \
+      bk_taps(acc, ir + t * in_s, wr + t * kb, cn, in_c, w_c, qs, (L), T - (R), NV);    \
+    break;
+
+/* QS: the pixel step when known at compile time (stride 1), 0 = a->in_q.
+ * Kernel columns outside the loop over the block's channels: each column run
+ * may leave up to EDGE_MAX pixels out at either end (the padding of 3x3 and
+ * 5x5 "same" convolutions), chosen by a switch outside the channel loop. */
+DC_INLINE void bk_body_edges(const bk_args *a, const int T, const int NV, const int QS) {
   const int kb = NV * VEC_W;
   const ptrdiff_t qs = QS ? QS : a->in_q, in_c = a->in_c, in_r = a->in_r, in_s = a->in_s;
-  const ptrdiff_t w_r = a->w_r, w_s = a->w_s;
-  const int64_t nr = a->nr, ns = a->ns, nc = a->nc;
+  const int64_t S = a->S, RS = a->R * a->S, c1 = a->c1, nr = a->nr;
+  const ptrdiff_t w_c = S * kb;
+  const float *pf = a->pf;
+  int64_t pfn = a->pf_lines;
   vf acc[TMAX][NVMAX];
+  DC_UNROLL
   for (int q = 0; q < T; q++)
+    DC_UNROLL
     for (int v = 0; v < NV; v++) acc[q][v] = vf_loadu(a->acc + q * kb + v * VEC_W);
-  for (int64_t r = 0; r < nr; r++)
-    for (int64_t t = 0; t < ns; t++) {
-      const float *ip = a->in + r * in_r + t * in_s;
-      const float *wp = a->w + r * w_r + t * w_s;
-      for (int64_t c = 0; c < nc; c++, ip += in_c, wp += kb) {
-        vf wv[NVMAX];
-        for (int v = 0; v < NV; v++) wv[v] = vf_loadu(wp + v * VEC_W);
-        for (int q = 0; q < T; q++) {
-          const vf x = vf_set1(ip[q * qs]);
-          for (int v = 0; v < NV; v++) acc[q][v] = vf_fmadd(x, wv[v], acc[q][v]);
+  for (int64_t c0 = a->c0; c0 < c1;) {
+    const int64_t blk = c0 / CB, cend = c1 < (blk + 1) * CB ? c1 : (blk + 1) * CB;
+    const int64_t cn = cend - c0, cbn = a->Cg - blk * CB < CB ? a->Cg - blk * CB : CB;
+    const float *wb = a->w + (blk * CB * RS + (c0 - blk * CB) * S) * kb;
+    const float *ib = a->in + (c0 - a->c0) * in_c;
+    for (int64_t r = 0; r < nr; r++) {
+      const float *wr = wb + (a->r0 + r) * cbn * w_c, *ir = ib + r * in_r;
+      if (pfn > 0) {
+        PREFETCH_L2(pf);
+        PREFETCH_L2(pf + 16);
+        PREFETCH_L2(pf + 32);
+        PREFETCH_L2(pf + 48);
+        pf += 64;
+        pfn -= 4;
+      }
+      for (int g = 0; g < a->ncols; g++) {
+        const int64_t t0 = a->cols[g].t0, t1 = t0 + a->cols[g].n;
+        switch (a->cols[g].skip_l * (EDGE_MAX + 1) + a->cols[g].skip_r) {
+          BK_EDGE(0, 0) BK_EDGE(0, 1) BK_EDGE(0, 2)
+          BK_EDGE(1, 0) BK_EDGE(1, 1) BK_EDGE(1, 2)
+          BK_EDGE(2, 0) BK_EDGE(2, 1) BK_EDGE(2, 2)
+          default: break;
         }
       }
     }
+    c0 = cend;
+  }
+  DC_UNROLL
   for (int q = 0; q < T; q++)
+    DC_UNROLL
+    for (int v = 0; v < NV; v++) vf_storeu(a->acc + q * kb + v * VEC_W, acc[q][v]);
+}
+#undef BK_EDGE
+
+/* Every column run covers the whole tile.  Kernel columns are the inner loop:
+ * they walk the weights in order and neighbouring input, and they are the long
+ * loop when there are few input channels (AlexNet conv1: 3 channels, 11 columns). */
+DC_INLINE void bk_body_plain(const bk_args *a, const int T, const int NV, const int QS) {
+  const int kb = NV * VEC_W;
+  const ptrdiff_t qs = QS ? QS : a->in_q, in_c = a->in_c, in_r = a->in_r, in_s = a->in_s;
+  const int64_t S = a->S, RS = a->R * a->S, c1 = a->c1, nr = a->nr;
+  const ptrdiff_t w_c = S * kb;
+  const float *pf = a->pf;
+  int64_t pfn = a->pf_lines;
+  vf acc[TMAX][NVMAX];
+  DC_UNROLL
+  for (int q = 0; q < T; q++)
+    DC_UNROLL
+    for (int v = 0; v < NV; v++) acc[q][v] = vf_loadu(a->acc + q * kb + v * VEC_W);
+  for (int64_t c0 = a->c0; c0 < c1;) {
+    const int64_t blk = c0 / CB, cend = c1 < (blk + 1) * CB ? c1 : (blk + 1) * CB;
+    const int64_t cn = cend - c0, cbn = a->Cg - blk * CB < CB ? a->Cg - blk * CB : CB;
+    const float *wb = a->w + (blk * CB * RS + (c0 - blk * CB) * S) * kb;
+    const float *ib = a->in + (c0 - a->c0) * in_c;
+    for (int64_t r = 0; r < nr; r++) {
+      const float *wr = wb + (a->r0 + r) * cbn * w_c, *ir = ib + r * in_r;
+      if (pfn > 0) {
+        PREFETCH_L2(pf);
+        PREFETCH_L2(pf + 16);
+        PREFETCH_L2(pf + 32);
+        PREFETCH_L2(pf + 48);
+        pf += 64;
+        pfn -= 4;
+      }
+      for (int64_t c = 0; c < cn; c++)
+        for (int g = 0; g < a->ncols; g++) {
+          const int64_t t0 = a->cols[g].t0, t1 = t0 + a->cols[g].n;
+          const float *ip = ir + c * in_c + t0 * in_s, *wp = wr + c * w_c + t0 * kb;
+          for (int64_t t = t0; t < t1; t++, ip += in_s, wp += kb) {
+            vf wv[NVMAX];
+            DC_UNROLL
+            for (int v = 0; v < NV; v++) wv[v] = vf_loadu(wp + v * VEC_W);
+            DC_UNROLL
+            for (int q = 0; q < T; q++) {
+              const vf x = vf_set1(ip[q * qs]);
+              DC_UNROLL
+              for (int v = 0; v < NV; v++) acc[q][v] = vf_fmadd(x, wv[v], acc[q][v]);
+            }
+          }
+        }
+    }
+    c0 = cend;
+  }
+  DC_UNROLL
+  for (int q = 0; q < T; q++)
+    DC_UNROLL
     for (int v = 0; v < NV; v++) vf_storeu(a->acc + q * kb + v * VEC_W, acc[q][v]);
 }
 
-#define BK_DEF(T, NV)                                                       \
-  static void bk_##T##_##NV##_1(const bk_args *a) { bk_body(a, T, NV, 1); } \
-  static void bk_##T##_##NV##_0(const bk_args *a) { bk_body(a, T, NV, 0); }
-BK_INSTANCES(BK_DEF)
-#undef BK_DEF
+/* Tile kinds: E stride 1 with edge skips (the NV that big layers use), 1 stride 1,
+ * 2 and 4 strides known at compile time (AlexNet conv1), 0 any stride. */
+#define BK_DEF_E(T, NV) static void bk_##T##_##NV##_E(const bk_args *a) { bk_body_edges(a, T, NV, 1); }
+#define BK_DEF_1(T, NV) static void bk_##T##_##NV##_1(const bk_args *a) { bk_body_plain(a, T, NV, 1); }
+#define BK_DEF_2(T, NV) static void bk_##T##_##NV##_2(const bk_args *a) { bk_body_plain(a, T, NV, 2); }
+#define BK_DEF_4(T, NV) static void bk_##T##_##NV##_4(const bk_args *a) { bk_body_plain(a, T, NV, 4); }
+#define BK_DEF_0(T, NV) static void bk_##T##_##NV##_0(const bk_args *a) { bk_body_plain(a, T, NV, 0); }
+BK_EDGE_INSTANCES(BK_DEF_E)
+BK_INSTANCES(BK_DEF_1)
+BK_STRIDED_INSTANCES(BK_DEF_2)
+BK_STRIDED_INSTANCES(BK_DEF_4)
+BK_INSTANCES(BK_DEF_0)
+#undef BK_DEF_E
+#undef BK_DEF_1
+#undef BK_DEF_2
+#undef BK_DEF_4
+#undef BK_DEF_0
 
-/* [pixel step is 1][NV][T]; NULL where no tile of that size is built. */
-#define BK_ENTRY0(T, NV) [0][NV][T] = bk_##T##_##NV##_0,
-#define BK_ENTRY1(T, NV) [1][NV][T] = bk_##T##_##NV##_1,
-static const bk_fn bk_tab[2][NVMAX + 1][TMAX + 1] = {BK_INSTANCES(BK_ENTRY0) BK_INSTANCES(BK_ENTRY1)};
-#undef BK_ENTRY0
-#undef BK_ENTRY1
+enum { BK_ANY = 0, BK_S1 = 1, BK_S2 = 2, BK_S4 = 3, BK_EDGES = 4, BK_KINDS = 5 };
+/* [kind][NV][T]; NULL where no tile of that size is built. */
+#define BK_ENTRY_E(T, NV) [BK_EDGES][NV][T] = bk_##T##_##NV##_E,
+#define BK_ENTRY_1(T, NV) [BK_S1][NV][T] = bk_##T##_##NV##_1,
+#define BK_ENTRY_2(T, NV) [BK_S2][NV][T] = bk_##T##_##NV##_2,
+#define BK_ENTRY_4(T, NV) [BK_S4][NV][T] = bk_##T##_##NV##_4,
+#define BK_ENTRY_0(T, NV) [BK_ANY][NV][T] = bk_##T##_##NV##_0,
+static const bk_fn bk_tab[BK_KINDS][NVMAX + 1][TMAX + 1] = {
+    BK_EDGE_INSTANCES(BK_ENTRY_E) BK_INSTANCES(BK_ENTRY_1) BK_STRIDED_INSTANCES(BK_ENTRY_2)
+        BK_STRIDED_INSTANCES(BK_ENTRY_4) BK_INSTANCES(BK_ENTRY_0)};
+#undef BK_ENTRY_E
+#undef BK_ENTRY_1
+#undef BK_ENTRY_2
+#undef BK_ENTRY_4
+#undef BK_ENTRY_0
 
 /* ------------------------------------------------------------------------ */
 /* Spatial: KT output channels x NQ vectors of output pixels of one row (stride 1). */
@@ -81,7 +223,9 @@ typedef void (*sp_fn)(const sp_args *);
 DC_INLINE void sp_body(const sp_args *a, const int KT, const int NQ) {
   vf acc[KTMAX][NQMAX];
   const int64_t nc = a->nc, nr = a->nr, S = a->S, W = a->W, dw = a->dw, qn = a->qn;
+  DC_UNROLL
   for (int k = 0; k < KT; k++)
+    DC_UNROLL
     for (int j = 0; j < NQ; j++) {
       const int m = (int)(qn - j * VEC_W < VEC_W ? qn - j * VEC_W : VEC_W);
       const float *o = a->out + k * a->out_k + j * VEC_W;
@@ -94,6 +238,7 @@ DC_INLINE void sp_body(const sp_args *a, const int KT, const int NQ) {
       for (int64_t t = 0; t < S; t++, wp += KT) {
         const int64_t off = a->iw0 + t * dw; /* input column of lane 0 of vector 0 */
         vf x[NQMAX];
+        DC_UNROLL
         for (int j = 0; j < NQ; j++) {
           const int64_t b = off + j * VEC_W;
           const int64_t lo = b < 0 ? -b : 0;
@@ -106,13 +251,17 @@ DC_INLINE void sp_body(const sp_args *a, const int KT, const int NQ) {
           else
             x[j] = vf_zero();
         }
+        DC_UNROLL
         for (int k = 0; k < KT; k++) {
           const vf wk = vf_set1(wp[k]);
+          DC_UNROLL
           for (int j = 0; j < NQ; j++) acc[k][j] = vf_fmadd(x[j], wk, acc[k][j]);
         }
       }
     }
+  DC_UNROLL
   for (int k = 0; k < KT; k++)
+    DC_UNROLL
     for (int j = 0; j < NQ; j++) {
       const int m = (int)(qn - j * VEC_W < VEC_W ? qn - j * VEC_W : VEC_W);
       float *o = a->out + k * a->out_k + j * VEC_W;

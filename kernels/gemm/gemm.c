@@ -284,11 +284,13 @@ static int direct_b(int trans_b, int64_t m) { return !trans_b && m <= 2 * MR; }
 static void block_sizes(int64_t m, int64_t n, int64_t k, int64_t *mc, int64_t *kc, int64_t *nc) {
   vconv_gemm_blocking b;
   VCONV_GEMM_FN(vconv_gemm_blocking)(&b);
-  /* Equal kc slices: a short last slice would cost a C pass for little work. */
+  /* Equal slices: a short last kc slice would cost a C pass for little work,
+   * a short last mc block a whole reread of the B block for a few rows. */
   const int64_t passes = (k + b.kc - 1) / b.kc;
   *kc = (k + passes - 1) / passes;
-  *mc = min64(b.mc, (m + MR - 1) / MR * MR);
-  *nc = min64(b.nc, (n + NR - 1) / NR * NR);
+  const int64_t mblocks = (m + b.mc - 1) / b.mc, nblocks = (n + b.nc - 1) / b.nc;
+  *mc = ((m + mblocks - 1) / mblocks + MR - 1) / MR * MR;
+  *nc = ((n + nblocks - 1) / nblocks + NR - 1) / NR * NR;
 }
 
 size_t VCONV_GEMM_FN(vconv_gemm_workspace)(int64_t m, int64_t n, int64_t k) {
@@ -314,12 +316,9 @@ void VCONV_GEMM_FN(vconv_gemm_run)(int trans_a, int trans_b, int64_t m, int64_t 
       const vconv_gemm_epilogue e = {alpha, pc == 0 ? beta : 1.0f, NULL, 0, 0, 0.0f, 0.0f};
       const float *bsrc = trans_b ? B + jc * ldb + pc : B + pc * ldb + jc;
       const int64_t nfull = ncur / NR * NR;
-      if (in_place) {
-        /* The partial panel alone is packed, at the start of the B buffer. */
-        if (nfull < ncur) VCONV_GEMM_FN(vconv_gemm_pack_b)(0, bsrc + nfull, ldb, kcur, ncur - nfull, pb);
-      } else {
-        VCONV_GEMM_FN(vconv_gemm_pack_b)(trans_b, bsrc, ldb, kcur, ncur, pb);
-      }
+      /* In place, the partial panel alone is packed, at the start of the B buffer. */
+      if (in_place && nfull < ncur)
+        VCONV_GEMM_FN(vconv_gemm_pack_b)(0, bsrc + nfull, ldb, kcur, ncur - nfull, pb);
       for (int64_t ic = 0; ic < m; ic += mc) {
         const int64_t mcur = min64(mc, m - ic);
         VCONV_GEMM_FN(vconv_gemm_pack_a)(trans_a, trans_a ? A + pc * lda + ic : A + ic * lda + pc,
@@ -329,6 +328,16 @@ void VCONV_GEMM_FN(vconv_gemm_run)(int trans_a, int trans_b, int64_t m, int64_t 
           macro(mcur, nfull, kcur, pa, kcur * MR, bsrc, NR, ldb, c, ldc, &e, 0, 0);
           if (nfull < ncur)
             macro(mcur, ncur - nfull, kcur, pa, kcur * MR, pb, kcur * NR, NR, c + nfull, ldc, &e, 0, 0);
+        } else if (ic == 0) {
+          /* The first row block packs B one panel at a time and uses each
+           * while it is still in L1/L2; later blocks reread the packed block. */
+          for (int64_t jr = 0; jr < ncur; jr += NR) {
+            float *pbj = pb + jr * kcur;
+            const int64_t w = min64(NR, ncur - jr);
+            VCONV_GEMM_FN(vconv_gemm_pack_b)(trans_b, trans_b ? bsrc + jr * ldb : bsrc + jr, ldb,
+                                             kcur, w, pbj);
+            macro(mcur, w, kcur, pa, kcur * MR, pbj, kcur * NR, NR, c + jr, ldc, &e, 0, jr);
+          }
         } else {
           macro(mcur, ncur, kcur, pa, kcur * MR, pb, kcur * NR, NR, c, ldc, &e, 0, 0);
         }

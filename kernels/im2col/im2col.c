@@ -129,147 +129,109 @@ static void zero_run(float *d, int64_t n) {
   for (int64_t u = VEC_W; u < n; u += VEC_W) vf_storeu(d + u, vf_zero());
 }
 
-/* The output pixels of one panel fall into runs along output rows. */
-typedef struct seg {
-  int64_t off, len, p, q;
-} seg;
-
 /*
- * Where B packing reads input row (c, ih): channels c0.., rows h0.. of
- * base, cpitch / rpitch floats apart.  With a horizontal stride sw > 1 the
- * rows are phase-split copies (column iw at [iw % sw][iw / sw], phases
- * wp floats apart), so that a tap's run of output pixels reads a contiguous
- * run instead of every sw-th float: AlexNet conv1 (stride 4) packs 7x more
- * floats than its input holds, and strided gathers were a third of its time.
+ * The B packing reads a band of the input made ready for it, per task and
+ * reduction pass: the pass's channels, the rows the task's output pixels
+ * need, zero padding included (so no tap is ever tested against the image
+ * border), and with a horizontal stride sw > 1 split into phases: padded
+ * column x at [x % sw][x / sw], phases wp floats apart, so a tap's run of
+ * output pixels is a contiguous run of the band instead of every sw-th float
+ * (AlexNet conv1, stride 4, packs 7x more floats than its input holds: the
+ * strided gathers were a third of its time).  Building the band copies each
+ * input float about once per task; packing then copies runs without a test.
  */
-typedef struct src_view {
+typedef struct band_view {
   const float *base;
-  int64_t c0, h0, cpitch, rpitch, wp;
-} src_view;
+  int64_t c0, hp0;        /* first channel, first padded row */
+  int64_t cpitch, rpitch; /* floats between channels, rows */
+  int64_t wp;             /* floats per phase */
+} band_view;
 
-/* Output rows of a block of pixels lo .. lo+cnt-1 need input rows [*h0, *h1). */
-static void band(const vconv_conv_shape *s, int64_t lo, int64_t cnt, int64_t *h0, int64_t *h1) {
-  const int64_t p0 = lo / s->Q, p1 = (lo + cnt - 1) / s->Q;
-  *h0 = p0 * s->sh - s->pt;
-  *h1 = p1 * s->sh - s->pt + (s->R - 1) * s->dh + 1;
-  if (*h0 < 0) *h0 = 0;
-  if (*h1 > s->H) *h1 = s->H;
-  if (*h1 < *h0) *h1 = *h0;
+static int64_t padded_width(const vconv_conv_shape *s) { return s->W + s->pl + s->pr; }
+static int64_t phase_width(const vconv_conv_shape *s) { return (padded_width(s) + s->sw - 1) / s->sw; }
+
+/* Padded rows [*hp0, *hp1) read by output pixels lo .. lo+cnt-1. */
+static void band_rows(const vconv_conv_shape *s, int64_t lo, int64_t cnt, int64_t *hp0,
+                      int64_t *hp1) {
+  *hp0 = lo / s->Q * s->sh;
+  *hp1 = (lo + cnt - 1) / s->Q * s->sh + (s->R - 1) * s->dh + 1;
 }
 
-/* Phase width, and the phase-split buffer's floats for one task's pass. */
-static int64_t phase_width(const vconv_conv_shape *s) { return (s->W + s->sw - 1) / s->sw; }
-static int64_t phase_floats(const vconv_conv_shape *s, const plan *pl) {
-  if (s->layout != VCONV_LAYOUT_NCHW || s->sw == 1 || pointwise(s)) return 0;
-  const int64_t RS = s->R * s->S;
-  const int64_t chans = min64(s->Cg, (pl->kc - 1) / RS + 2);
-  const int64_t rows = min64(s->H, ((pl->blk - 1) / s->Q + 1) * s->sh + (s->R - 1) * s->dh + 1);
-  return chans * rows * s->sw * phase_width(s);
+/* Floats of the band of one task's pass; every row gets VEC_W floats of slack. */
+static int64_t band_floats(const vconv_conv_shape *s, const plan *pl) {
+  if (pointwise(s)) return 0;
+  const int64_t chans = min64(s->Cg, (pl->kc - 1) / (s->R * s->S) + 2);
+  const int64_t rows = ((pl->blk - 1) / s->Q + 1) * s->sh + (s->R - 1) * s->dh + 1;
+  return chans * rows * s->sw * phase_width(s) + VEC_W;
 }
 
-/* Channels [c0, c1) x rows [h0, h1) of img, phase split (see src_view). */
-static void phase_split(const vconv_conv_shape *s, const float *img, int64_t c0, int64_t c1,
-                        int64_t h0, int64_t h1, float *dst, src_view *v) {
-  const int64_t wp = phase_width(s), sw = s->sw;
+static void build_band(const vconv_conv_shape *s, const float *img, int64_t c0, int64_t c1,
+                       int64_t hp0, int64_t hp1, float *dst, band_view *v) {
+  const int64_t sw = s->sw, wp = phase_width(s), wpad = padded_width(s);
   v->base = dst;
   v->c0 = c0;
-  v->h0 = h0;
+  v->hp0 = hp0;
   v->rpitch = sw * wp;
-  v->cpitch = (h1 - h0) * v->rpitch;
+  v->cpitch = (hp1 - hp0) * v->rpitch;
   v->wp = wp;
   for (int64_t c = c0; c < c1; c++)
-    for (int64_t ih = h0; ih < h1; ih++) {
+    for (int64_t hr = hp0; hr < hp1; hr++) {
+      float *d = dst + (c - c0) * v->cpitch + (hr - hp0) * v->rpitch;
+      const int64_t ih = hr - s->pt;
+      if (ih < 0 || ih >= s->H) {
+        zero_run(d, v->rpitch);
+        continue;
+      }
       const float *src = img + (c * s->H + ih) * s->W;
-      float *d = dst + (c - c0) * v->cpitch + (ih - h0) * v->rpitch;
+      if (sw == 1) {
+        /* Written front to back: each run's overhang is overwritten by the next. */
+        zero_run(d, s->pl);
+        copy_run(d + s->pl, src, s->W);
+        zero_run(d + s->pl + s->W, s->pr);
+        continue;
+      }
       for (int64_t ph = 0; ph < sw; ph++)
-        for (int64_t x = 0; x * sw + ph < s->W; x++) d[ph * wp + x] = src[x * sw + ph];
+        for (int64_t x = ph, i = 0; x < wpad; x += sw, i++)
+          d[ph * wp + i] = x >= s->pl && x < s->pl + s->W ? src[x - s->pl] : 0.0f;
     }
 }
 
-/* Runs of output pixels in one panel: at most this many (a run ends at each output row end). */
-static int64_t max_segs(const vconv_conv_shape *s) { return min64(NR, (NR - 1) / s->Q + 2); }
-
-/* For one run and one kernel column: the run's pixels [u0, u1) read the
- * input row from offset off on, the others are padding; the run sits at
- * doff in the panel row and is len long. */
-typedef struct tap_run {
-  int64_t u0, u1, off, doff, len;
-} tap_run;
-
-/* Scratch of pack_b_im2col's tables, in bytes. */
-static size_t tap_table_bytes(const vconv_conv_shape *s) {
-  return (size_t)max_segs(s) * ((size_t)s->S * sizeof(tap_run) + (size_t)s->R * sizeof(int64_t));
-}
+/* Scratch of pack_b_im2col's table, in bytes. */
+static size_t tap_table_bytes(const vconv_conv_shape *s) { return (size_t)s->S * sizeof(int64_t); }
 
 /*
  * Rows t0 .. t0+kc-1 of im2col(image) restricted to output pixels j0 ..
- * j0+ncols-1, as NR-column panels.  tab: tap_table_bytes() of scratch.
- * Where a run reads depends on the kernel column (horizontal) and the kernel
- * row (vertical) separately, not on the channel: both are worked out once
- * per panel (divisions by the stride included), so each panel row is a few
- * table lookups and contiguous copies.
+ * j0+ncols-1, as NR-column panels, from the band.  tab: tap_table_bytes().
+ * The pixels of a panel fall into runs along output rows, and where a run
+ * reads for tap (c, r, s) is the run's own offset plus the tap's: a panel row
+ * is one add and one copy per run.
  */
-static void pack_b_im2col(const vconv_conv_shape *s, const src_view *v, int64_t t0, int64_t kc,
+static void pack_b_im2col(const vconv_conv_shape *s, const band_view *v, int64_t t0, int64_t kc,
                           int64_t j0, int64_t ncols, float *dst, void *tab) {
   const int64_t RS = s->R * s->S, sw = s->sw;
-  tap_run *ctab = tab;
-  int64_t *rtab = (int64_t *)(ctab + max_segs(s) * s->S);
+  int64_t *coff = tab; /* kernel column t: offset in a band row */
+  for (int64_t t = 0; t < s->S; t++) {
+    const int64_t x = t * s->dw;
+    coff[t] = sw == 1 ? x : x % sw * v->wp + x / sw;
+  }
+  const int64_t rstep = s->dh * v->rpitch;
   for (int64_t jp = 0; jp < ncols; jp += NR, dst += kc * NR) {
     const int64_t cols = min64(NR, ncols - jp);
-    seg sg[NR];
+    int64_t doff[NR], len[NR], src[NR];
     int nseg = 0;
     for (int64_t off = 0, j = j0 + jp; off < cols; nseg++) {
-      const int64_t p = j / s->Q, q = j % s->Q, len = min64(s->Q - q, cols - off);
-      sg[nseg] = (seg){off, len, p, q};
-      off += len;
-      j += len;
+      const int64_t p = j / s->Q, q = j % s->Q, n = min64(s->Q - q, cols - off);
+      doff[nseg] = off;
+      len[nseg] = n;
+      src[nseg] = (p * s->sh - v->hp0) * v->rpitch + q; /* tap (0, 0, 0) of the run's first pixel */
+      off += n;
+      j += n;
     }
-    for (int64_t t = 0; t < s->S; t++)
-      for (int i = 0; i < nseg; i++) {
-        const int64_t len = sg[i].len, iw0 = sg[i].q * sw - s->pl + t * s->dw; /* column of u = 0 */
-        int64_t u0, u1; /* 0 <= iw0 + u*sw < W */
-        if (sw == 1) {
-          u0 = iw0 < 0 ? -iw0 : 0;
-          u1 = s->W - iw0;
-        } else {
-          u0 = iw0 < 0 ? (-iw0 + sw - 1) / sw : 0;
-          u1 = iw0 >= s->W ? 0 : (s->W - 1 - iw0) / sw + 1;
-        }
-        if (u0 > len) u0 = len;
-        if (u1 > len) u1 = len;
-        if (u1 < u0) u1 = u0;
-        const int64_t iw = iw0 + u0 * sw; /* first column read, >= 0 when u1 > u0 */
-        tap_run *e = &ctab[t * nseg + i];
-        e->u0 = u0;
-        e->u1 = u1;
-        e->off = u1 == u0 ? 0 : sw == 1 ? iw : iw % sw * v->wp + iw / sw;
-        e->doff = sg[i].off;
-        e->len = len;
-      }
-    for (int64_t r = 0; r < s->R; r++)
-      for (int i = 0; i < nseg; i++) {
-        const int64_t ih = sg[i].p * s->sh - s->pt + r * s->dh;
-        rtab[r * nseg + i] = ih < 0 || ih >= s->H ? -1 : (ih - v->h0) * v->rpitch;
-      }
     int64_t c = t0 / RS, r = t0 % RS / s->S, t = t0 % s->S;
     for (int64_t tt = 0; tt < kc; tt++) {
       float *d = dst + tt * NR;
-      const float *plane = v->base + (c - v->c0) * v->cpitch;
-      const tap_run *e = ctab + t * nseg;
-      const int64_t *ro = rtab + r * nseg;
-      for (int i = 0; i < nseg; i++) {
-        float *ds = d + e[i].doff;
-        const int64_t len = e[i].len, u0 = e[i].u0, u1 = e[i].u1;
-        if (ro[i] < 0) {
-          zero_run(ds, len);
-        } else if (u0 == 0 && u1 == len) {
-          copy_run(ds, plane + ro[i] + e[i].off, len);
-        } else {
-          zero_run(ds, u0);
-          copy_run(ds + u0, plane + ro[i] + e[i].off, u1 - u0);
-          zero_run(ds + u1, len - u1);
-        }
-      }
+      const float *b = v->base + (c - v->c0) * v->cpitch + r * rstep + coff[t];
+      for (int i = 0; i < nseg; i++) copy_run(d + doff[i], b + src[i], len[i]);
       zero_run(d + cols, NR - cols);
       if (++t == s->S) {
         t = 0;
@@ -285,10 +247,15 @@ static void pack_b_im2col(const vconv_conv_shape *s, const src_view *v, int64_t 
 /*
  * Rows m0 .. m0+mrows-1 (output pixels) x reduction t0 .. t0+kc-1 of the
  * NHWC im2col matrix, as MR-row panels.  img: the image's first pixel.
+ * A pixel's reduction is read in runs as long as the input allows: one tap's
+ * Cg channels, or with a single group and no horizontal dilation a whole
+ * kernel row's S*C floats, which are adjacent in NHWC (LeNet C1, one input
+ * channel, would otherwise pay a run's overhead for every float).
  */
 static void pack_a_im2col(const vconv_conv_shape *s, const float *img, int64_t g, int64_t t0,
                           int64_t kc, int64_t m0, int64_t mrows, float *dst) {
   const int64_t SC = s->S * s->Cg;
+  const int merge = s->G == 1 && s->dw == 1;
   for (int64_t i0 = 0; i0 < mrows; i0 += MR, dst += kc * MR) {
     const int rows = (int)min64(MR, mrows - i0);
     for (int i = 0; i < MR; i++) {
@@ -298,20 +265,37 @@ static void pack_a_im2col(const vconv_conv_shape *s, const float *img, int64_t g
         continue;
       }
       const int64_t pix = m0 + i0 + i, p = pix / s->Q, q = pix % s->Q;
+      const int64_t iwq = q * s->sw - s->pl; /* input column of kernel column 0 */
       int64_t r = t0 / SC, t = t0 % SC / s->Cg, c = t0 % s->Cg;
       for (int64_t tt = 0; tt < kc;) {
-        const int64_t run = min64(s->Cg - c, kc - tt);
-        const int64_t ih = p * s->sh - s->pt + r * s->dh, iw = q * s->sw - s->pl + t * s->dw;
-        float *dd = d + tt * MR;
-        if (ih < 0 || ih >= s->H || iw < 0 || iw >= s->W) {
-          for (int64_t u = 0; u < run; u++) dd[u * MR] = 0.0f;
+        const int64_t ih = p * s->sh - s->pt + r * s->dh, iw = iwq + t * s->dw;
+        int64_t run, taps; /* floats of this run, kernel columns it finishes */
+        const float *src = NULL;
+        if (ih < 0 || ih >= s->H) {
+          taps = s->S - t; /* the rest of the kernel row is padding */
+          run = taps * s->Cg - c;
+        } else if (iw < 0 || iw >= s->W) {
+          taps = 1;
+          run = s->Cg - c;
         } else {
-          const float *src = img + (ih * s->W + iw) * s->C + g * s->Cg + c;
-          for (int64_t u = 0; u < run; u++) dd[u * MR] = src[u];
+          taps = 1;
+          if (merge) { /* kernel columns t.. inside the image, adjacent in memory */
+            const int64_t end = min64(s->S, s->W - iwq);
+            taps = end - t;
+          }
+          run = taps * s->Cg - c;
+          src = img + (ih * s->W + iw) * s->C + g * s->Cg + c;
         }
+        if (run > kc - tt) run = kc - tt; /* the pass ends inside the run: no advance needed */
+        float *dd = d + tt * MR;
+        if (src)
+          for (int64_t u = 0; u < run; u++) dd[u * MR] = src[u];
+        else
+          for (int64_t u = 0; u < run; u++) dd[u * MR] = 0.0f;
         tt += run;
         c = 0;
-        if (++t == s->S) t = 0, r++;
+        t += taps;
+        if (t == s->S) t = 0, r++;
       }
     }
   }
@@ -320,14 +304,14 @@ static void pack_a_im2col(const vconv_conv_shape *s, const float *img, int64_t g
 /* ------------------------------------------------------------------------ */
 /* Scratch and tasks                                                          */
 
-/* NCHW scratch: one B panel, the phase-split rows, the tap table (floats, each 64-byte aligned). */
+/* NCHW scratch: one B panel, the band, the tap tables (floats, each 64-byte aligned). */
 typedef struct nchw_scratch {
   size_t phase_at, tab_at, end;
 } nchw_scratch;
 
 static void nchw_layout(const vconv_conv_shape *s, const plan *pl, nchw_scratch *l) {
   l->phase_at = (vconv_gemm_packed_b_floats(pl->kc, NR) + VEC_W + 15) / 16 * 16; /* + slack */
-  l->tab_at = l->phase_at + (size_t)(phase_floats(s, pl) + 15) / 16 * 16;
+  l->tab_at = l->phase_at + (size_t)(band_floats(s, pl) + 15) / 16 * 16;
   l->end = l->tab_at + (tap_table_bytes(s) + sizeof(float) - 1) / sizeof(float);
 }
 
@@ -376,12 +360,12 @@ static void im2col_run(const vconv_conv_shape *s, const float *packed, const flo
       nchw_scratch l;
       nchw_layout(s, &pl, &l);
       void *tab = buf + l.tab_at;
-      src_view v = {img, 0, 0, s->H * s->W, s->W, 0};
-      if (!pw && s->sw > 1) {
+      band_view v = {0};
+      if (!pw) {
         const int64_t RS = s->R * s->S;
-        int64_t h0, h1;
-        band(s, lo, cnt, &h0, &h1);
-        phase_split(s, img, pc / RS, (pc + kcur - 1) / RS + 1, h0, h1, buf + l.phase_at, &v);
+        int64_t hp0, hp1;
+        band_rows(s, lo, cnt, &hp0, &hp1);
+        build_band(s, img, pc / RS, (pc + kcur - 1) / RS + 1, hp0, hp1, buf + l.phase_at, &v);
       }
       const float *wa = packed + g * vconv_gemm_packed_a_floats(s->Kg, red) + pc * MR;
       float *o = output + (n * s->K + g * s->Kg) * pq + lo;

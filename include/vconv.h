@@ -84,7 +84,10 @@ typedef enum vconv_status {
   VCONV_ERR_OUT_OF_MEMORY = 19,
   VCONV_ERR_WORKSPACE_TOO_SMALL = 20, /* workspace given but smaller than *_workspace_size() */
   VCONV_ERR_INVALID_CONNECTION_TABLE = 21, /* an output channel connected to no input channel */
-  VCONV_ERR_INVALID_ARGUMENT = 22     /* any other out-of-range argument (e.g. a variant index) */
+  VCONV_ERR_INVALID_ARGUMENT = 22,    /* any other out-of-range argument (e.g. a variant index) */
+  /* a valid option the operator's kind does not have: pooling dilation other
+   * than max, indices of a pooling kind without a single source tap */
+  VCONV_ERR_UNSUPPORTED_OPTION = 23
 } vconv_status;
 
 /* Static English text for a status; never NULL (unknown codes get a generic text). */
@@ -335,15 +338,65 @@ VCONV_API vconv_status vconv_conv1d_create(const vconv_conv1d_desc *desc, vconv_
 /* ------------------------------------------------------------------------ */
 /* 2-D pooling                                                                */
 
+/*
+ * Numeric contract of every pooling kind, the same in every tier, layout and
+ * thread count, and in the SIMD body and every tail of every kernel:
+ *   - A tap is a window position inside the input.  Padding taps are never
+ *     read; they count only where a kind says so (AVG_INCLUDE_PAD's divisor).
+ *   - Scan order, where it matters (saved indices, ties, stochastic sampling):
+ *     the window's rows top to bottom, each row left to right.
+ *   - NaN in a window gives NaN for every kind (which NaN is not specified).
+ *     +-inf are ordinary values: max over -inf taps is -inf; sums follow IEEE
+ *     arithmetic (+inf and -inf in one average give NaN).
+ *   - Max is exact.  When the maximum is zero and a maximal tap is -0, the
+ *     result is -0: a rule that does not depend on the order a window is
+ *     scanned in, so every kernel gives the same bits.
+ *   - A window with no tap inside the input is possible only with dilation
+ *     (taps stepping over the input): max gives -inf there, its index is -1
+ *     and it passes no gradient.  Without dilation padding < window
+ *     guarantees every window at least one tap.
+ *   - Subnormal inputs are used as they are (the library never sets
+ *     flush-to-zero): max and averages stay exact / within their bounds, the
+ *     L2 squares of tiny values underflow (see VCONV_POOL_L2).
+ *   - Averages, L2 and weighted sums are accumulated in float in an
+ *     unspecified order (tests/test_pool.c derives the bounds it checks), with
+ *     g(n) = n u / (1 - n u), u = 2^-24, m = taps:
+ *       average   |error| <= g(m + 1) sum|x| / divisor;
+ *       L2        relative error about g(m) / 2 + u;
+ *       weighted  |error| <= about 2 g(m) sum|w x| / sum w;
+ *     plus 2^-150 per operation whose result is subnormal.  Stochastic
+ *     pooling is correctly rounded from double.
+ */
 typedef enum vconv_pool_kind {
-  /* NaN in a window gives NaN; -inf is an ordinary value. */
+  /* Largest tap (see above for NaN and -0).  The only kind with dilation. */
   VCONV_POOL_MAX = 0,
   /* Sum over the window / the number of its taps inside the padded input
    * (window_h * window_w except where ceil mode runs a window past the padding);
    * padding taps count as zeros. */
   VCONV_POOL_AVG_INCLUDE_PAD = 1,
   /* Sum over the taps inside the input / their number. */
-  VCONV_POOL_AVG_EXCLUDE_PAD = 2
+  VCONV_POOL_AVG_EXCLUDE_PAD = 2,
+  /* L2 norm sqrt(sum x^2) over the taps.  The squares are summed in float: a
+   * window whose sum of squares exceeds FLT_MAX gives +inf (|x| above about
+   * 1.8e19), and squares below 2^-126 lose precision (absolute error at most
+   * sqrt(taps * 2^-149), about 1.4e-22 sqrt(taps)). */
+  VCONV_POOL_L2 = 3,
+  /* sum w[r][s] x / sum w[r][s] over the taps, with the caller's window_weights
+   * (e.g. by distance from the centre).  Taps in the padding drop out of both
+   * sums, so border windows are renormalised to their taps inside the input; a
+   * window whose weights inside the input are all 0 gives +0 (NaN where IEEE
+   * arithmetic makes the sum NaN: a NaN tap, or 0 * inf). */
+  VCONV_POOL_WEIGHTED = 4,
+  /*
+   * Stochastic pooling (Zeiler & Fergus, 2013) over r = max(x, 0): negative
+   * inputs and -inf have probability 0.  With `training`, the output is r of
+   * one tap drawn with probability r / sum r (see `seed`); without, it is
+   * the probability-weighted average sum r^2 / sum r.  A window whose sum r is
+   * 0 gives 0 (index -1); a NaN gives NaN (index: the first NaN), else a +inf
+   * tap gives +inf (index: the first +inf).  Sums are taken in double and the
+   * result rounded once, so both modes give the same bits in every tier.
+   */
+  VCONV_POOL_STOCHASTIC = 5
 } vconv_pool_kind;
 
 typedef struct vconv_pool2d_desc {
@@ -351,16 +404,46 @@ typedef struct vconv_pool2d_desc {
   vconv_pool_kind kind;
   int64_t window_h, window_w; /* >= 1 */
   int64_t stride_h, stride_w; /* >= 1 */
-  /* >= 0 and < window, so that every window holds at least one input pixel. */
+  /* >= 0 and < the (dilated) window, (window - 1) * dilation + 1, so that the
+   * first and last windows hold at least one input pixel. */
   int64_t pad_top, pad_bottom, pad_left, pad_right;
   vconv_padding_mode padding_mode; /* EXPLICIT, VALID or SAME (FULL is rejected) */
   /* 0: out = floor((in + pads - window) / stride) + 1.  1: ceil instead, minus
    * the last window if it would start in the bottom/right padding (Caffe/PyTorch). */
   int ceil_mode;
   vconv_layout layout;
+  /* --- appended fields: vconv_pool2d_desc_init sets their defaults --- */
+  /* >= 1 (else VCONV_ERR_INVALID_DILATION); other than 1 only with
+   * VCONV_POOL_MAX (else VCONV_ERR_UNSUPPORTED_OPTION).  Default 1. */
+  int64_t dilation_h, dilation_w;
+  /* Non-zero: global pooling, the window is the whole input (window H x W,
+   * stride 1, no padding, dilation 1; output N x C x 1 x 1).  window_*, stride_*,
+   * pad_*, padding_mode, ceil_mode and dilation_* are then ignored.  Default 0. */
+  int global;
+  /*
+   * VCONV_POOL_WEIGHTED: window_h * window_w weights, row-major (in_height *
+   * in_width when global); each finite and >= 0, and their float sum finite
+   * and > 0 (else VCONV_ERR_INVALID_ARGUMENT; NULL: VCONV_ERR_NULL_POINTER).
+   * Copied at create.  Ignored by the other kinds.  Default NULL.
+   */
+  const float *window_weights;
+  /* VCONV_POOL_STOCHASTIC: non-zero samples (training), 0 averages (inference). */
+  int training;
+  /*
+   * VCONV_POOL_STOCHASTIC with training: the draw of output element i (its
+   * NCHW index ((n * C + c) * P + p) * Q + q, whatever the layout) is
+   *   u = (splitmix64(seed + (i + 1) * 0x9e3779b97f4a7c15) >> 11) * 2^-53,
+   * splitmix64(z): z = (z ^ z >> 30) * 0xbf58476d1ce4e5b9,
+   *                z = (z ^ z >> 27) * 0x94d049bb133111eb, z ^ z >> 31 (mod 2^64),
+   * and the tap taken is the first in scan order whose running sum of r (in
+   * double, scan order) exceeds u * sum r.  So a seed gives the same samples
+   * in every tier, layout, thread count and run.  Default 0.
+   */
+  uint64_t seed;
 } vconv_pool2d_desc;
 
-/* Defaults: sizes 0, max pooling, stride 1, no padding, floor mode, NCHW. */
+/* Defaults: sizes 0, max pooling, stride 1, dilation 1, no padding, floor mode,
+ * NCHW, not global, no weights, inference, seed 0. */
 VCONV_API void vconv_pool2d_desc_init(vconv_pool2d_desc *desc);
 VCONV_API vconv_status vconv_pool2d_output_size(const vconv_pool2d_desc *desc,
                                                 int64_t *out_height, int64_t *out_width);
@@ -369,12 +452,53 @@ typedef struct vconv_pool2d_op vconv_pool2d_op;
 VCONV_API vconv_status vconv_pool2d_create(const vconv_pool2d_desc *desc, vconv_pool2d_op **op);
 VCONV_API vconv_status vconv_pool2d_create_for_isa(const vconv_pool2d_desc *desc, vconv_isa isa,
                                                    vconv_pool2d_op **op);
+/* Bytes of scratch run(), run_with_indices() and backward() need with this
+ * `parallel` (0 for rows up to a few thousand floats). */
 VCONV_API size_t vconv_pool2d_workspace_size(const vconv_pool2d_op *op,
                                              const vconv_parallel *parallel);
 /* Same contract as vconv_conv2d_run; output is N x C x P x Q. */
 VCONV_API vconv_status vconv_pool2d_run(const vconv_pool2d_op *op, const float *input,
                                         float *output, void *workspace, size_t workspace_size,
                                         const vconv_parallel *parallel);
+/*
+ * run() that also stores, for every output element (same index, same layout),
+ * the tap it came from as a flat index into its input plane: ih * in_width + iw.
+ *   VCONV_POOL_MAX: the first tap in scan order equal to the result (+0 and -0
+ *     are equal), or the first NaN; -1 for a window without taps (dilation).
+ *   VCONV_POOL_STOCHASTIC with training: the tap drawn; -1 where sum r is 0.
+ * Other kinds (no single tap): VCONV_ERR_UNSUPPORTED_OPTION.  A plane of more
+ * than INT32_MAX elements: VCONV_ERR_SIZE_OVERFLOW.  indices NULL:
+ * VCONV_ERR_NULL_POINTER.  The output is the same, bit for bit, as run()'s.
+ */
+VCONV_API vconv_status vconv_pool2d_run_with_indices(const vconv_pool2d_op *op, const float *input,
+                                                     float *output, int32_t *indices,
+                                                     void *workspace, size_t workspace_size,
+                                                     const vconv_parallel *parallel);
+/*
+ * Backward: grad_input (N x C x H x W, overwritten; zero where no window's
+ * gradient lands) from grad_output (N x C x P x Q), both in the descriptor's
+ * layout.  Overlapping windows add up.  What else each kind needs (NULL
+ * where not needed is fine; a needed NULL is VCONV_ERR_NULL_POINTER):
+ *   MAX                  indices from run_with_indices, or NULL: the same
+ *                        indices are recomputed from input (ties: the first
+ *                        tap in scan order gets the gradient);
+ *   AVG_*                nothing: each tap gets grad / divisor;
+ *   WEIGHTED             nothing: each tap gets grad * w / (sum of the weights
+ *                        inside the input), 0 where that sum is 0;
+ *   L2                   input and output (the forward result y): each tap
+ *                        gets grad * x / y, 0 where y == 0;
+ *   STOCHASTIC training  indices, or NULL to redraw them from input (the seed
+ *                        makes the draws identical): the tap drawn gets grad;
+ *   STOCHASTIC inference input: tap i with x_i > 0 gets
+ *                        grad * (2 x_i - y) / sum r, the others 0.
+ * Accumulation is in float in a fixed order per tier (not bitwise equal across
+ * tiers for the summing kinds).  workspace and parallel as in run().
+ */
+VCONV_API vconv_status vconv_pool2d_backward(const vconv_pool2d_op *op, const float *input,
+                                             const float *output, const int32_t *indices,
+                                             const float *grad_output, float *grad_input,
+                                             void *workspace, size_t workspace_size,
+                                             const vconv_parallel *parallel);
 /* "pool/<tier>". */
 VCONV_API const char *vconv_pool2d_kernel_name(const vconv_pool2d_op *op);
 VCONV_API vconv_isa vconv_pool2d_isa(const vconv_pool2d_op *op);
@@ -392,6 +516,13 @@ typedef struct vconv_pool1d_desc {
   vconv_padding_mode padding_mode;
   int ceil_mode;
   vconv_layout layout;
+  /* --- appended fields, as in vconv_pool2d_desc (window_weights: `window` floats,
+   * in_width when global) --- */
+  int64_t dilation;
+  int global;
+  const float *window_weights;
+  int training;
+  uint64_t seed;
 } vconv_pool1d_desc;
 
 VCONV_API void vconv_pool1d_desc_init(vconv_pool1d_desc *desc);

@@ -58,17 +58,39 @@ typedef struct vconv_gemm_kernel {
 
 typedef struct vconv_pool_shape {
   int64_t N, C, H, W, P, Q;
-  int64_t R, S, sh, sw;
+  int64_t R, S, sh, sw;     /* global pooling arrives as R = H, S = W, stride 1 */
   int64_t pt, pb, pl, pr;
   vconv_pool_kind kind;
   vconv_layout layout;
+  int64_t dh, dw;           /* dilation: 1 except for max */
+  const float *weights;     /* WEIGHTED: R x S, owned by the operator; else NULL */
+  float wsum;               /* WEIGHTED: float sum of all weights in scan order */
+  int training;             /* STOCHASTIC: draw (1) or average (0) */
+  uint64_t seed;            /* STOCHASTIC */
 } vconv_pool_shape;
+
+/* One backward call; what the kind does not use is NULL. */
+typedef struct vconv_pool_grads {
+  const float *input, *output;
+  const int32_t *indices;   /* NULL: recompute from input */
+  const float *grad_output;
+  float *grad_input;
+} vconv_pool_grads;
 
 typedef struct vconv_pool_kernel {
   vconv_isa isa;
   const char *name;         /* "pool/<tier>" */
+  /* Forward: run(task) for every task in [0, task_count) computes the whole
+   * output, and the indices unless NULL; tasks write disjoint outputs.  A
+   * worker's scratch is task_workspace(s) bytes (64-byte aligned), or NULL when 0. */
   size_t (*task_count)(const vconv_pool_shape *s);
-  void (*run)(const vconv_pool_shape *s, const float *input, float *output, size_t task);
+  size_t (*task_workspace)(const vconv_pool_shape *s);
+  void (*run)(const vconv_pool_shape *s, const float *input, float *output, int32_t *indices,
+              void *scratch, size_t task);
+  /* Backward, the same way; tasks write disjoint parts of grad_input. */
+  size_t (*bwd_task_count)(const vconv_pool_shape *s);
+  size_t (*bwd_task_workspace)(const vconv_pool_shape *s);
+  void (*backward)(const vconv_pool_shape *s, const vconv_pool_grads *g, void *scratch, size_t task);
 } vconv_pool_kernel;
 
 /* Count of the taps start .. start+taps-1 that fall inside [lo, hi). */

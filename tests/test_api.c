@@ -347,7 +347,7 @@ static void bad_pool_descriptors(void) {
   POOL_CASE("FULL padding", d_.padding_mode = VCONV_PADDING_FULL, VCONV_ERR_INVALID_PADDING_MODE);
   POOL_CASE("padding mode 9", d_.padding_mode = (vconv_padding_mode)9, VCONV_ERR_INVALID_PADDING_MODE);
   POOL_CASE("SAME", d_.padding_mode = VCONV_PADDING_SAME, VCONV_OK);
-  POOL_CASE("kind 3", d_.kind = (vconv_pool_kind)3, VCONV_ERR_INVALID_POOL_KIND);
+  POOL_CASE("kind 6", d_.kind = (vconv_pool_kind)6, VCONV_ERR_INVALID_POOL_KIND);
   POOL_CASE("kind -1", d_.kind = (vconv_pool_kind)-1, VCONV_ERR_INVALID_POOL_KIND);
   POOL_CASE("layout 5", d_.layout = (vconv_layout)5, VCONV_ERR_INVALID_LAYOUT);
   POOL_CASE("2^80 elements", d_.batch = d_.channels = d_.in_height = d_.in_width = (int64_t)1 << 20,

@@ -187,9 +187,13 @@ static void sweep_blocks(target *t) {
       /* M, N, K */
       {7, 70, 1100},   {13, 129, 600},  {300, 70, 40},  {260, 33, 513}, {3, 4200, 5},
       {13, 4200, 3},   {1, 1000, 600},  {12, 200, 700}, {64, 64, 1025}, {100, 100, 100},
+      {510, 20, 40},
   };
+  /* {510, 20, 40} on two threads: row pieces of 258 and 252 straddle the usual
+   * mc (252), so the smaller piece gets the larger row block. */
   static const int64_t quick[][3] = {
       {7, 70, 1100}, {13, 129, 600}, {260, 33, 40}, {3, 4200, 5}, {1, 300, 600}, {12, 65, 700},
+      {510, 20, 40},
   };
   const size_t n = opt_quick ? LEN(quick) : LEN(big);
   for (size_t i = 0; i < n; i++) {

@@ -73,6 +73,8 @@
 #define NVMAX 4 /* blocked: vectors of output channels */
 #define KTMAX 8 /* spatial: output channels */
 #define NQMAX 4 /* spatial: vectors of output pixels */
+#define SLIDE_SMAX 5 /* sliding one-vector tiles: kernel widths 3 and 5 */
+#define PF_AHEAD_FLOATS (32 * 1024) /* weights of the next block fetched ahead: 128 KB */
 /* BK_INSTANCES: every blocked tile; BK_EDGE_INSTANCES: the stride-1 tiles with
  * in-pass edge skips (the vectors per block that large layers pick);
  * BK_STRIDED_INSTANCES: tiles for strides 2 and 4 with constant pixel steps. */
@@ -82,6 +84,7 @@
 #  define BK_INSTANCES(X) FT14(X, 1) FT14(X, 2) FT9(X, 3) FT6(X, 4)
 #  define BK_EDGE_INSTANCES(X) FT14(X, 2)
 #  define BK_STRIDED_INSTANCES(X) FT14(X, 1) FT14(X, 2)
+#  define BK_SLIDE_INSTANCES(X) FT14(X, 3) FT14(X, 5)
 #  define SP_INSTANCES(X) FT8(X, 1) FT8(X, 2) FT8(X, 3) FT6(X, 4)
 #elif defined(VCONV_TIER_AVX2)
 /* 16 registers, broadcasts need one: accumulators + NV + 1 <= 16. */
@@ -89,19 +92,22 @@
 #  define BK_INSTANCES(X) FT12(X, 1) FT6(X, 2) FT4(X, 3) FT2(X, 4)
 #  define BK_EDGE_INSTANCES(X) FT6(X, 2)
 #  define BK_STRIDED_INSTANCES(X) FT12(X, 1) FT6(X, 2)
-#  define SP_INSTANCES(X) FT8(X, 1) FT6(X, 2) FT4(X, 3) FT3(X, 4)
+#  define BK_SLIDE_INSTANCES(X) FT11(X, 3) FT9(X, 5)
+#  define SP_INSTANCES(X) FT8(X, 1) FT6(X, 2) FT3(X, 3) FT2(X, 4)
 #elif defined(VCONV_TIER_SSE41)
 /* 16 registers, no FMA: one more for the product. */
 #  define TMAX 8
 #  define BK_INSTANCES(X) FT8(X, 1) FT5(X, 2) FT3(X, 3) FT2(X, 4)
 #  define BK_EDGE_INSTANCES(X) FT5(X, 2)
 #  define BK_STRIDED_INSTANCES(X) FT8(X, 1) FT5(X, 2)
+#  define BK_SLIDE_INSTANCES(X) FT8(X, 3) FT6(X, 5)
 #  define SP_INSTANCES(X) FT8(X, 1) FT5(X, 2) FT3(X, 3) FT2(X, 4)
 #else
 #  define TMAX 8
 #  define BK_INSTANCES(X) FT8(X, 1) FT6(X, 2) FT4(X, 3) FT3(X, 4)
 #  define BK_EDGE_INSTANCES(X) FT6(X, 2)
 #  define BK_STRIDED_INSTANCES(X) FT8(X, 1) FT6(X, 2)
+#  define BK_SLIDE_INSTANCES(X) FT8(X, 3) FT8(X, 5)
 #  define SP_INSTANCES(X) FT8(X, 1) FT4(X, 2) FT2(X, 3) FT2(X, 4)
 #endif
 
@@ -109,12 +115,32 @@ static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/* vconv_valid_range without its divisions at stride 1 (per row and tile, they show
+ * on layers of a few microseconds). */
+static void valid_range(int64_t off, int64_t stride, int64_t extent, int64_t out, int64_t *first,
+                        int64_t *last) {
+  if (stride != 1) {
+    vconv_valid_range(off, stride, extent, out, first, last);
+    return;
+  }
+  int64_t lo = off >= 0 ? 0 : -off, hi = extent - off < 0 ? 0 : extent - off;
+  if (hi > out) hi = out;
+  if (lo > hi) lo = hi;
+  *first = lo;
+  *last = hi;
+}
+
 static vf activate(const vconv_conv_shape *s, vf x) {
   if (s->act == VCONV_ACTIVATION_NONE) return x;
   return vf_upper(vf_set1(s->act_max), vf_lower(vf_set1(s->act_min), x));
 }
 
 #include "direct_ukernels.h"
+
+/* One kernel pass over a row tile: pixels [a, b) with the column runs cols[col0 ..]. */
+typedef struct bk_pass {
+  int kind, a, b, col0, ncols, main;
+} bk_pass;
 
 /* ------------------------------------------------------------------------ */
 /* Plan: a pure function of the shape, so create and run agree without state. */
@@ -132,6 +158,7 @@ typedef struct plan {
   int64_t units;    /* channel-block units per image */
   int64_t rows, rblocks; /* output rows per task, row blocks */
   int64_t panel_rows;    /* NHWC: input rows of a task's panel */
+  int block_major;       /* task order: channel block outer (else image outer) */
 } plan;
 
 /* Input channels of group g that any of output channels [k0, k1) of the group reads. */
@@ -243,6 +270,7 @@ static void make_plan_path(const vconv_conv_shape *s, plan *pl, int force) {
   pl->rows = row_flops >= target ? 1 : min64(s->P, (int64_t)(target / row_flops) + 1);
   pl->rblocks = cdiv(s->P, pl->rows);
   pl->panel_rows = min64(s->H, (pl->rows - 1) * s->sh + (s->R - 1) * s->dh + 1);
+  pl->block_major = s->K * s->Cg * s->R * s->S > s->C * s->H * s->W + s->K * s->P * s->Q;
 }
 
 static void make_plan(const vconv_conv_shape *s, plan *pl) { make_plan_path(s, pl, -1); }
@@ -325,7 +353,7 @@ typedef struct scratch_layout {
 static void scratch_of(const vconv_conv_shape *s, const plan *pl, scratch_layout *L) {
   L->runs = s->conn ? round64((size_t)(s->Cg + 1) * 2 * sizeof(int64_t)) : 0;
   size_t tile = 0;
-  if (pl->path == PATH_BLOCKED) /* whole VEC_W x VEC_W blocks for the NCHW transposes */
+  if (pl->path == PATH_BLOCKED) /* rows rounded up for the NCHW store's transposes */
     tile = (size_t)(cdiv(pl->tmax, VEC_W) * VEC_W * pl->kb) * sizeof(float);
   else if (s->layout == VCONV_LAYOUT_NHWC)
     tile = (size_t)pl->kt * (size_t)pl->nq * VEC_W * sizeof(float);
@@ -333,7 +361,12 @@ static void scratch_of(const vconv_conv_shape *s, const plan *pl, scratch_layout
   L->panel = s->layout == VCONV_LAYOUT_NHWC
                  ? round64((size_t)(s->Cg * pl->panel_rows * s->W) * sizeof(float))
                  : 0;
-  L->cols = pl->path == PATH_BLOCKED ? round64((size_t)s->S * sizeof(bk_cols)) : 0;
+  /* Blocked: per row tile, its passes and their column runs (the same for every row). */
+  const size_t tiles = (size_t)cdiv(s->Q, pl->tmax);
+  L->cols = pl->path == PATH_BLOCKED
+                ? round64(tiles * ((size_t)(s->S + 1) * sizeof(bk_pass) + (size_t)s->S * sizeof(bk_cols)) +
+                          (tiles + 1 + 2 * (size_t)s->S) * sizeof(int64_t))
+                : 0;
   L->total = L->runs + L->tile + L->panel + L->cols;
 }
 
@@ -395,6 +428,22 @@ typedef struct in_view {
   ptrdiff_t plane;   /* floats between channels */
 } in_view;
 
+/* Consecutive tasks share what is larger: the tasks of one block of weights
+ * (every image) run together when the weights outweigh an image's input and
+ * output (AlexNet conv2-5), the tasks of one image when its activations do
+ * (conv1), so a worker keeps the larger stream in L2 and rereads the smaller. */
+static void task_split(const vconv_conv_shape *s, const plan *pl, size_t task, int64_t *n,
+                       int64_t *unit, int64_t *rb) {
+  *rb = (int64_t)task % pl->rblocks;
+  if (pl->block_major) {
+    *n = (int64_t)task / pl->rblocks % s->N;
+    *unit = (int64_t)task / pl->rblocks / s->N;
+  } else {
+    *unit = (int64_t)task / pl->rblocks % pl->units;
+    *n = (int64_t)task / pl->rblocks / pl->units;
+  }
+}
+
 static void task_rows(const vconv_conv_shape *s, const plan *pl, int64_t rb, int64_t *p0,
                       int64_t *p1, int64_t *ih_lo, int64_t *ih_n) {
   *p0 = rb * pl->rows;
@@ -411,21 +460,38 @@ static void task_rows(const vconv_conv_shape *s, const plan *pl, int64_t rb, int
 /* Tile [T pixels][kb] -> NCHW through VEC_W x VEC_W transposes. */
 static void bk_store_nchw(const vconv_conv_shape *s, const float *acc, int T, int64_t kb,
                           int64_t kvalid, float *out, ptrdiff_t plane) {
+  if (T * 4 <= VEC_W) { /* a few pixels: a transpose would be mostly empty */
+    for (int q = 0; q < T; q++)
+      for (int64_t k = 0; k < kvalid; k++) {
+        float x = acc[q * kb + k];
+        if (s->act != VCONV_ACTIVATION_NONE) {
+          x = x < s->act_min ? s->act_min : x; /* NaN stays NaN */
+          x = x > s->act_max ? s->act_max : x;
+        }
+        out[k * plane + q] = x;
+      }
+    return;
+  }
   const int act = s->act != VCONV_ACTIVATION_NONE;
   const vf lo = vf_set1(s->act_min), hi = vf_set1(s->act_max);
   for (int64_t v = 0; v * VEC_W < kvalid; v++) {
     const int nk = (int)min64(VEC_W, kvalid - v * VEC_W);
     for (int q0 = 0; q0 < T; q0 += VEC_W) {
       const int m = T - q0 < VEC_W ? T - q0 : VEC_W;
-      /* Rows past T hold the bias (set with the tile): their lanes are not stored. */
+      /* Rows past T are the tile buffer's padding (finite, zeroed per task or
+       * left by a wider tile): their lanes are never stored. */
       vf r[VEC_W];
-      for (int i = 0; i < VEC_W; i++) r[i] = vf_loadu(acc + (q0 + i) * kb + v * VEC_W);
+      const float *src = acc + q0 * kb + v * VEC_W;
+      for (int i = 0; i < VEC_W; i++) r[i] = vf_loadu(src + i * kb);
       vf_transpose_block(r);
       if (act)
         for (int j = 0; j < VEC_W; j++) r[j] = vf_upper(hi, vf_lower(lo, r[j]));
       float *o = out + v * VEC_W * plane + q0;
+      /* Constant trip counts on the common paths keep r[] in registers. */
       if (m == VEC_W && nk == VEC_W) {
         for (int j = 0; j < VEC_W; j++) vf_storeu(o + j * plane, r[j]);
+      } else if (nk == VEC_W) {
+        for (int j = 0; j < VEC_W; j++) vf_store_part(o + j * plane, r[j], m);
       } else {
         for (int j = 0; j < nk; j++) vf_store_part(o + j * plane, r[j], m);
       }
@@ -452,14 +518,68 @@ static int plain_kind(const plan *pl, int64_t sw, int T) {
   return bk_tab[k][pl->nv][T] ? k : BK_ANY;
 }
 
+/*
+ * The passes of every row tile.  Columns whose pixels all read real input join
+ * the tile's main pass, and so do columns that leave at most EDGE_MAX pixels
+ * out at either end where the edge-skipping tile exists; every other run of
+ * columns with the same range gets a pass of its own over just that range.
+ * Returns the tile count; tile ti has passes [first[ti], first[ti + 1]).
+ */
+static int64_t tile_programs(const vconv_conv_shape *s, const plan *pl, bk_pass *passes,
+                             bk_cols *cols, int64_t *first, int64_t *range) {
+  const int64_t tiles = cdiv(s->Q, pl->tmax);
+  int64_t np = 0, nc = 0;
+  for (int64_t t = 0; t < s->S; t++)
+    valid_range(t * s->dw - s->pl, s->sw, s->W, s->Q, &range[2 * t], &range[2 * t + 1]);
+  for (int64_t ti = 0; ti < tiles; ti++) {
+    const int64_t q0 = ti * s->Q / tiles;
+    const int T = (int)((ti + 1) * s->Q / tiles - q0);
+    const int edges = s->sw == 1 && bk_tab[BK_EDGES][pl->nv][T];
+    first[ti] = np;
+    /* Twice over the columns: the main pass's runs first, so they are contiguous. */
+    for (int sep = 0; sep < 2; sep++) {
+      const int64_t col0 = nc;
+      for (int64_t t = 0; t < s->S;) {
+        int64_t t2 = t + 1;
+        const int64_t lo = range[2 * t], hi = range[2 * t + 1];
+        const int64_t a = max64(lo, q0) - q0, b = max64(min64(hi, q0 + T) - q0, a);
+        for (; t2 < s->S; t2++) {
+          const int64_t lo2 = range[2 * t2], hi2 = range[2 * t2 + 1];
+          if (max64(lo2, q0) - q0 != a || max64(min64(hi2, q0 + T) - q0, a) != b) break;
+        }
+        const int in_main =
+            (a == 0 && b == T) || (edges && a <= EDGE_MAX && T - b <= EDGE_MAX);
+        if (b > a && in_main && !sep) {
+          cols[nc++] = (bk_cols){t, t2 - t, (int)a, (int)(T - b)};
+        } else if (b > a && !in_main && sep) {
+          passes[np++] = (bk_pass){plain_kind(pl, s->sw, (int)(b - a)), (int)a, (int)b, (int)nc, 1, 0};
+          cols[nc++] = (bk_cols){t, t2 - t, 0, 0};
+        }
+        t = t2;
+      }
+      if (!sep && nc > col0) {
+        /* One vector, stride and dilation 1, all columns over the whole tile: the
+         * sliding tile. */
+        const int slide = pl->nv == 1 && s->sw == 1 && s->dw == 1 && s->S <= SLIDE_SMAX &&
+                          nc - col0 == 1 && cols[col0].n == s->S && cols[col0].skip_l == 0 &&
+                          cols[col0].skip_r == 0 && bk_slide_tab[s->S][T];
+        passes[np++] = (bk_pass){slide ? BK_SLIDE : edges ? BK_EDGES : plain_kind(pl, s->sw, T), 0,
+                                 T, (int)col0, (int)(nc - col0), 1};
+      }
+    }
+  }
+  first[tiles] = np;
+  return tiles;
+}
+
 /* One kernel call per run of connected input channels: tile pixels [a, b) over the
  * given column runs and tap rows [r0, r1). */
 static void blocked_pass(const vconv_conv_shape *s, const plan *pl, const in_view *iv,
                          const float *wblk, const int64_t *runs, int64_t nruns, float *tile,
                          int kind, int64_t q0, int64_t a, int64_t b, int64_t r0, int64_t r1,
                          int64_t ih0, const bk_cols *cols, int ncols, const float *pf,
-                         int64_t pf_lines) {
-  const bk_fn fn = bk_tab[kind][pl->nv][b - a];
+                         int64_t pf_lines, const float *init) {
+  const bk_fn fn = kind == BK_SLIDE ? bk_slide_tab[s->S][b - a] : bk_tab[kind][pl->nv][b - a];
   for (int64_t ri = 0; ri < nruns; ri++) {
     bk_args ar;
     ar.c0 = runs[2 * ri];
@@ -478,6 +598,7 @@ static void blocked_pass(const vconv_conv_shape *s, const plan *pl, const in_vie
     ar.in_s = s->dw;
     ar.in_c = iv->plane;
     ar.in_q = s->sw;
+    ar.init = ri == 0 ? init : NULL; /* later runs add to the first run's sums */
     ar.pf = ri == 0 ? pf : NULL;
     ar.pf_lines = ri == 0 ? pf_lines : 0;
     fn(&ar);
@@ -492,13 +613,19 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
   int64_t dense_runs[2], *runs = s->conn ? (int64_t *)(void *)ws : dense_runs;
   float *tile = (float *)(void *)(ws + L.runs);
   float *panel = (float *)(void *)(ws + L.runs + L.tile);
-  bk_cols *cols = (bk_cols *)(void *)(ws + L.runs + L.tile + L.panel);
+  const int64_t ntiles = cdiv(s->Q, pl->tmax);
+  bk_pass *passes = (bk_pass *)(void *)(ws + L.runs + L.tile + L.panel);
+  bk_cols *cols = (bk_cols *)(void *)(passes + ntiles * (s->S + 1));
+  int64_t *first = (int64_t *)(void *)(cols + ntiles * s->S);
+  int64_t *range = first + ntiles + 1;
 
-  const int64_t rb = (int64_t)task % pl->rblocks, unit = (int64_t)task / pl->rblocks % pl->units;
-  const int64_t n = (int64_t)task / pl->rblocks / pl->units;
+  int64_t n, unit, rb;
+  task_split(s, pl, task, &n, &unit, &rb);
   int64_t p0, p1, ih_lo, ih_n;
   task_rows(s, pl, rb, &p0, &p1, &ih_lo, &ih_n);
-  const int64_t kb = pl->kb, RS = s->R * s->S, tiles = cdiv(s->Q, pl->tmax);
+  const int64_t kb = pl->kb, RS = s->R * s->S;
+  const int64_t tiles = tile_programs(s, pl, passes, cols, first, range);
+  for (int64_t i = 0; i < cdiv(pl->tmax, VEC_W) * VEC_W * kb; i += VEC_W) vf_storeu(tile + i, vf_zero());
   int64_t panel_g = -1;
 
   for (int64_t bi = unit * pl->per_task; bi < (unit + 1) * pl->per_task; bi++) {
@@ -519,61 +646,48 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
       iv.plane = s->H * s->W;
     }
     float binit[NVMAX * VEC_W];
-    for (int64_t i = 0; i < kb; i++) binit[i] = bias && i < kvalid ? bias[g * s->Kg + k0 + i] : 0.0f;
+    for (int64_t i = 0; i < kb; i += VEC_W) {
+      const int64_t m = bias ? kvalid - i : 0;
+      const float *b = bias ? bias + g * s->Kg + k0 + i : NULL;
+      vf_storeu(binit + i, m <= 0 ? vf_zero() : m >= VEC_W ? vf_loadu(b) : vf_load_part(b, (int)m));
+    }
     const float *wblk = packed + bi * kb * s->Cg * RS;
     const int64_t nruns = channel_runs(s, g, k0, k0 + kvalid, runs);
 
     /* The next block's weights come from L3 or memory: the kernels fetch this
-     * task's share of them into L2 as they go, so the next block starts warm. */
-    const int64_t wfl = kb * s->Cg * RS;
-    const int64_t pf_share = cdiv(cdiv(wfl, 16), pl->rblocks * (p1 - p0) * tiles);
+     * task's share of their start into L2 as they go, so the next block starts
+     * warm.  Only the start: a whole block more would push this block's weights
+     * and input out of L2 (AlexNet conv4: 442 KB per block). */
+    const int64_t wfl = kb * s->Cg * RS, pf_floats = min64(wfl, PF_AHEAD_FLOATS);
+    const int64_t span = pl->block_major ? s->N * pl->rblocks : pl->rblocks;
+    const int64_t pf_share = cdiv(cdiv(pf_floats, 16), span * pl->rows * tiles);
     const float *pf = packed + (bi + 1 < s->G * pl->nblk ? bi + 1 : 0) * wfl +
-                      rb * (p1 - p0) * tiles * pf_share * 16;
+                      ((pl->block_major ? n * pl->rblocks : 0) + rb) * pl->rows * tiles * pf_share * 16;
     for (int64_t p = p0; p < p1; p++) {
       int64_t r0, r1;
-      vconv_valid_range(p * s->sh - s->pt, s->dh, s->H, s->R, &r0, &r1);
+      valid_range(p * s->sh - s->pt, s->dh, s->H, s->R, &r0, &r1);
       const int64_t ih0 = p * s->sh - s->pt + r0 * s->dh;
       for (int64_t ti = 0; ti < tiles; ti++) {
         const int64_t q0 = ti * s->Q / tiles;
         const int T = (int)((ti + 1) * s->Q / tiles - q0);
-        /* Rows up to the next VEC_W multiple too: the NCHW store transposes them. */
-        for (int64_t q = 0; q < cdiv(T, VEC_W) * VEC_W; q++)
-          for (int64_t i = 0; i < kb; i += VEC_W) vf_storeu(tile + q * kb + i, vf_loadu(binit + i));
-        if (r1 > r0) {
-          /* Columns whose pixels all read real input join the tile's main pass,
-           * and so do columns that leave at most EDGE_MAX pixels out at either end
-           * where the edge-skipping tile exists; every other run of columns with
-           * the same range gets a pass of its own over just that range. */
-          const int edges = s->sw == 1 && bk_tab[BK_EDGES][pl->nv][T];
-          int nmain = 0;
-          for (int64_t t = 0; t < s->S;) {
-            int64_t lo, hi, t2 = t + 1;
-            vconv_valid_range(t * s->dw - s->pl, s->sw, s->W, s->Q, &lo, &hi);
-            const int64_t a = max64(lo, q0) - q0, b = max64(min64(hi, q0 + T) - q0, a);
-            for (; t2 < s->S; t2++) {
-              int64_t lo2, hi2;
-              vconv_valid_range(t2 * s->dw - s->pl, s->sw, s->W, s->Q, &lo2, &hi2);
-              if (max64(lo2, q0) - q0 != a || max64(min64(hi2, q0 + T) - q0, a) != b) break;
-            }
-            if (b > a && ((a == 0 && b == T) || (edges && a <= EDGE_MAX && T - b <= EDGE_MAX))) {
-              cols[nmain++] = (bk_cols){t, t2 - t, (int)a, (int)(T - b)};
-            } else if (b > a) {
-              bk_cols one = {t, t2 - t, 0, 0};
-              blocked_pass(s, pl, &iv, wblk, runs, nruns, tile, plain_kind(pl, s->sw, (int)(b - a)),
-                           q0, a, b, r0, r1, ih0, &one, 1, NULL, 0);
-            }
-            t = t2;
-          }
-          if (nmain) {
-            blocked_pass(s, pl, &iv, wblk, runs, nruns, tile,
-                         edges ? BK_EDGES : plain_kind(pl, s->sw, T), q0, 0, T, r0, r1, ih0, cols,
-                         nmain, pf, pf_share);
-            pf += pf_share * 16;
-          }
+        /* The main pass (first, and over the whole tile) starts from the bias;
+         * without one the tile is set here. */
+        const int main_first = r1 > r0 && first[ti] < first[ti + 1] && passes[first[ti]].main;
+        if (!main_first)
+          for (int64_t q = 0; q < T; q++)
+            for (int64_t i = 0; i < kb; i += VEC_W) vf_storeu(tile + q * kb + i, vf_loadu(binit + i));
+        for (int64_t i = first[ti]; r1 > r0 && i < first[ti + 1]; i++) {
+          const bk_pass *ps = &passes[i];
+          blocked_pass(s, pl, &iv, wblk, runs, nruns, tile, ps->kind, q0, ps->a, ps->b, r0, r1, ih0,
+                       cols + ps->col0, ps->ncols, ps->main ? pf : NULL, ps->main ? pf_share : 0,
+                       ps->main ? binit : NULL);
+          if (ps->main) pf += pf_share * 16;
         }
-        if (s->layout == VCONV_LAYOUT_NCHW)
+        if (s->layout == VCONV_LAYOUT_NCHW && s->P * s->Q > 1)
           bk_store_nchw(s, tile, T, kb, kvalid,
                         out + ((n * s->K + g * s->Kg + k0) * s->P + p) * s->Q + q0, s->P * s->Q);
+        else if (s->layout == VCONV_LAYOUT_NCHW) /* 1x1 output: NCHW is NHWC */
+          bk_store_nhwc(s, tile, T, kb, kvalid, out + n * s->K + g * s->Kg + k0);
         else
           bk_store_nhwc(s, tile, T, kb, kvalid,
                         out + ((n * s->P + p) * s->Q + q0) * s->K + g * s->Kg + k0);
@@ -594,8 +708,8 @@ static void spatial_task(const vconv_conv_shape *s, const plan *pl, const float 
   float *chunk = (float *)(void *)(ws + L.runs);
   float *panel = (float *)(void *)(ws + L.runs + L.tile);
 
-  const int64_t rb = (int64_t)task % pl->rblocks, unit = (int64_t)task / pl->rblocks % pl->units;
-  const int64_t n = (int64_t)task / pl->rblocks / pl->units;
+  int64_t n, unit, rb;
+  task_split(s, pl, task, &n, &unit, &rb);
   int64_t p0, p1, ih_lo, ih_n;
   task_rows(s, pl, rb, &p0, &p1, &ih_lo, &ih_n);
   const int64_t RS = s->R * s->S, cw = (int64_t)pl->nq * VEC_W, chunks = cdiv(s->Q, cw);
@@ -626,7 +740,7 @@ static void spatial_task(const vconv_conv_shape *s, const plan *pl, const float 
 
     for (int64_t p = p0; p < p1; p++) {
       int64_t r0, r1;
-      vconv_valid_range(p * s->sh - s->pt, s->dh, s->H, s->R, &r0, &r1);
+      valid_range(p * s->sh - s->pt, s->dh, s->H, s->R, &r0, &r1);
       const int64_t ih0 = p * s->sh - s->pt + r0 * s->dh;
       for (int64_t ci = 0; ci < chunks; ci++) {
         const int64_t q0 = ci * cw, qn = min64(cw, s->Q - q0);

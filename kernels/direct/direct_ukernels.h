@@ -25,7 +25,8 @@ typedef struct bk_cols {
 typedef struct bk_args {
   const float *in;   /* input channel c0, first tap row, pixel 0 of the tile at column 0 */
   const float *w;    /* the K-block's packed weights: [cb][r][c in cb][s][NV * VEC_W] */
-  float *acc;        /* T x NV * VEC_W floats, read and written back */
+  float *acc;        /* T x NV * VEC_W floats, written back; read unless init */
+  const float *init; /* NV * VEC_W start values for every pixel (the bias), or NULL */
   int64_t c0, c1;    /* input channels [c0, c1) of the group */
   int64_t Cg, R, S;  /* for the packed weight layout */
   int64_t r0, nr;    /* tap rows r0 .. r0+nr-1 */
@@ -76,7 +77,8 @@ DC_INLINE void bk_body_edges(const bk_args *a, const int T, const int NV, const 
   DC_UNROLL
   for (int q = 0; q < T; q++)
     DC_UNROLL
-    for (int v = 0; v < NV; v++) acc[q][v] = vf_loadu(a->acc + q * kb + v * VEC_W);
+    for (int v = 0; v < NV; v++)
+      acc[q][v] = vf_loadu(a->init ? a->init + v * VEC_W : a->acc + q * kb + v * VEC_W);
   for (int64_t c0 = a->c0; c0 < c1;) {
     const int64_t blk = c0 / CB, cend = c1 < (blk + 1) * CB ? c1 : (blk + 1) * CB;
     const int64_t cn = cend - c0, cbn = a->Cg - blk * CB < CB ? a->Cg - blk * CB : CB;
@@ -111,21 +113,48 @@ DC_INLINE void bk_body_edges(const bk_args *a, const int T, const int NV, const 
 }
 #undef BK_EDGE
 
+/* acc += one input channel's taps over the column runs (every run covers the tile). */
+DC_INLINE void bk_plain_chan(vf acc[TMAX][NVMAX], const float *ic, const float *wc,
+                             const bk_cols *cols, int ncols, ptrdiff_t in_s, ptrdiff_t qs,
+                             const int T, const int NV) {
+  const int kb = NV * VEC_W;
+  for (int g = 0; g < ncols; g++) {
+    const int64_t t0 = cols[g].t0, t1 = t0 + cols[g].n;
+    const float *ip = ic + t0 * in_s, *wp = wc + t0 * kb;
+    for (int64_t t = t0; t < t1; t++, ip += in_s, wp += kb) {
+      vf wv[NVMAX];
+      DC_UNROLL
+      for (int v = 0; v < NV; v++) wv[v] = vf_loadu(wp + v * VEC_W);
+      DC_UNROLL
+      for (int q = 0; q < T; q++) {
+        const vf x = vf_set1(ip[q * qs]);
+        DC_UNROLL
+        for (int v = 0; v < NV; v++) acc[q][v] = vf_fmadd(x, wv[v], acc[q][v]);
+      }
+    }
+  }
+}
+
 /* Every column run covers the whole tile.  Kernel columns are the inner loop:
  * they walk the weights in order and neighbouring input, and they are the long
- * loop when there are few input channels (AlexNet conv1: 3 channels, 11 columns). */
+ * loop when there are few input channels (AlexNet conv1: 3 channels, 11 columns).
+ * Tiles of fewer than 8 accumulators (1x1 outputs: LeNet C5) would wait on the
+ * FMA latency: they keep a second set for odd channels. */
 DC_INLINE void bk_body_plain(const bk_args *a, const int T, const int NV, const int QS) {
-  const int kb = NV * VEC_W;
+  const int kb = NV * VEC_W, two = T * NV < 8;
   const ptrdiff_t qs = QS ? QS : a->in_q, in_c = a->in_c, in_r = a->in_r, in_s = a->in_s;
   const int64_t S = a->S, RS = a->R * a->S, c1 = a->c1, nr = a->nr;
   const ptrdiff_t w_c = S * kb;
   const float *pf = a->pf;
   int64_t pfn = a->pf_lines;
-  vf acc[TMAX][NVMAX];
+  vf acc[TMAX][NVMAX], acc2[TMAX][NVMAX];
   DC_UNROLL
   for (int q = 0; q < T; q++)
     DC_UNROLL
-    for (int v = 0; v < NV; v++) acc[q][v] = vf_loadu(a->acc + q * kb + v * VEC_W);
+    for (int v = 0; v < NV; v++) {
+      acc[q][v] = vf_loadu(a->init ? a->init + v * VEC_W : a->acc + q * kb + v * VEC_W);
+      acc2[q][v] = vf_zero();
+    }
   for (int64_t c0 = a->c0; c0 < c1;) {
     const int64_t blk = c0 / CB, cend = c1 < (blk + 1) * CB ? c1 : (blk + 1) * CB;
     const int64_t cn = cend - c0, cbn = a->Cg - blk * CB < CB ? a->Cg - blk * CB : CB;
@@ -141,29 +170,61 @@ DC_INLINE void bk_body_plain(const bk_args *a, const int T, const int NV, const 
         pf += 64;
         pfn -= 4;
       }
-      for (int64_t c = 0; c < cn; c++)
-        for (int g = 0; g < a->ncols; g++) {
-          const int64_t t0 = a->cols[g].t0, t1 = t0 + a->cols[g].n;
-          const float *ip = ir + c * in_c + t0 * in_s, *wp = wr + c * w_c + t0 * kb;
-          for (int64_t t = t0; t < t1; t++, ip += in_s, wp += kb) {
-            vf wv[NVMAX];
-            DC_UNROLL
-            for (int v = 0; v < NV; v++) wv[v] = vf_loadu(wp + v * VEC_W);
-            DC_UNROLL
-            for (int q = 0; q < T; q++) {
-              const vf x = vf_set1(ip[q * qs]);
-              DC_UNROLL
-              for (int v = 0; v < NV; v++) acc[q][v] = vf_fmadd(x, wv[v], acc[q][v]);
-            }
-          }
+      int64_t c = 0;
+      if (two)
+        for (; c + 1 < cn; c += 2) {
+          bk_plain_chan(acc, ir + c * in_c, wr + c * w_c, a->cols, a->ncols, in_s, qs, T, NV);
+          bk_plain_chan(acc2, ir + (c + 1) * in_c, wr + (c + 1) * w_c, a->cols, a->ncols, in_s,
+                        qs, T, NV);
         }
+      for (; c < cn; c++)
+        bk_plain_chan(acc, ir + c * in_c, wr + c * w_c, a->cols, a->ncols, in_s, qs, T, NV);
     }
     c0 = cend;
   }
   DC_UNROLL
   for (int q = 0; q < T; q++)
     DC_UNROLL
-    for (int v = 0; v < NV; v++) vf_storeu(a->acc + q * kb + v * VEC_W, acc[q][v]);
+    for (int v = 0; v < NV; v++)
+      vf_storeu(a->acc + q * kb + v * VEC_W, two ? vf_add(acc[q][v], acc2[q][v]) : acc[q][v]);
+}
+
+/* One vector of output channels, stride and dilation 1, every kernel column over
+ * the whole tile: each input value is broadcast once and feeds the S pixels
+ * whose taps read it (pixel j - t with column t).  A broadcast per FMA, as the
+ * other kernels would do with one vector, is slower than the FMAs (Zen 5). */
+DC_INLINE void bk_body_slide(const bk_args *a, const int T, const int S) {
+  const int kb = VEC_W;
+  const ptrdiff_t in_c = a->in_c, in_r = a->in_r;
+  const int64_t RS = a->R * S, c1 = a->c1, nr = a->nr;
+  vf acc[TMAX];
+  DC_UNROLL
+  for (int q = 0; q < T; q++) acc[q] = vf_loadu(a->init ? a->init : a->acc + q * kb);
+  for (int64_t c0 = a->c0; c0 < c1;) {
+    const int64_t blk = c0 / CB, cend = c1 < (blk + 1) * CB ? c1 : (blk + 1) * CB;
+    const int64_t cn = cend - c0, cbn = a->Cg - blk * CB < CB ? a->Cg - blk * CB : CB;
+    const float *wb = a->w + (blk * CB * RS + (c0 - blk * CB) * S) * kb;
+    const float *ib = a->in + (c0 - a->c0) * in_c;
+    for (int64_t r = 0; r < nr; r++) {
+      const float *wr = wb + (a->r0 + r) * cbn * S * kb, *ir = ib + r * in_r;
+      for (int64_t c = 0; c < cn; c++) {
+        const float *ip = ir + c * in_c, *wp = wr + c * S * kb;
+        vf wv[SLIDE_SMAX];
+        DC_UNROLL
+        for (int t = 0; t < S; t++) wv[t] = vf_loadu(wp + t * kb);
+        DC_UNROLL
+        for (int j = 0; j < T + S - 1; j++) {
+          const vf x = vf_set1(ip[j]);
+          DC_UNROLL
+          for (int t = 0; t < S; t++)
+            if (j - t >= 0 && j - t < T) acc[j - t] = vf_fmadd(x, wv[t], acc[j - t]);
+        }
+      }
+    }
+    c0 = cend;
+  }
+  DC_UNROLL
+  for (int q = 0; q < T; q++) vf_storeu(a->acc + q * kb, acc[q]);
 }
 
 /* Tile kinds: E stride 1 with edge skips (the NV that big layers use), 1 stride 1,
@@ -184,7 +245,15 @@ BK_INSTANCES(BK_DEF_0)
 #undef BK_DEF_4
 #undef BK_DEF_0
 
-enum { BK_ANY = 0, BK_S1 = 1, BK_S2 = 2, BK_S4 = 3, BK_EDGES = 4, BK_KINDS = 5 };
+#define BK_DEF_SL(T, S) static void bk_##T##_s##S(const bk_args *a) { bk_body_slide(a, T, S); }
+BK_SLIDE_INSTANCES(BK_DEF_SL)
+#undef BK_DEF_SL
+/* [S][T] */
+#define BK_ENTRY_SL(T, S) [S][T] = bk_##T##_s##S,
+static const bk_fn bk_slide_tab[SLIDE_SMAX + 1][TMAX + 1] = {BK_SLIDE_INSTANCES(BK_ENTRY_SL)};
+#undef BK_ENTRY_SL
+
+enum { BK_ANY = 0, BK_S1 = 1, BK_S2 = 2, BK_S4 = 3, BK_EDGES = 4, BK_KINDS = 5, BK_SLIDE = 6 };
 /* [kind][NV][T]; NULL where no tile of that size is built. */
 #define BK_ENTRY_E(T, NV) [BK_EDGES][NV][T] = bk_##T##_##NV##_E,
 #define BK_ENTRY_1(T, NV) [BK_S1][NV][T] = bk_##T##_##NV##_1,

@@ -13,9 +13,6 @@
  * from the one generic body), so a 169-column conv output wastes 7 columns
  * of work, not 23; rows past m compute on the packed zeros and are not stored.
  */
-#if defined(GEMM_TUNE_ENV) || defined(IM2COL_TUNE_ENV)
-#  include <stdlib.h>
-#endif
 #include "kernel.h"
 #include "vec/vec.h"
 #include "gemm/gemm.h"
@@ -23,6 +20,8 @@
 #define MR VCONV_GEMM_MR
 #define NV VCONV_GEMM_NV
 #define NR VCONV_GEMM_NR
+/* Vectors that cover MR floats. */
+#define GROUPS ((MR + VEC_W - 1) / VEC_W)
 
 #if defined(__GNUC__)
 #  define UNROLL _Pragma("GCC unroll 32")
@@ -64,11 +63,6 @@ void VCONV_GEMM_FN(vconv_gemm_blocking)(vconv_gemm_blocking *b) {
   /* nc: the packed kc x nc block of B in a quarter of L3 (shared with other cores). */
   int64_t nc = l3 / 4 / (kc * (int64_t)sizeof(float));
   nc = clamp64(nc / NR * NR, NR, 4096 / NR * NR);
-#ifdef GEMM_TUNE_ENV
-  if (getenv("MC")) mc = atol(getenv("MC"));
-  if (getenv("KC")) kc = atol(getenv("KC"));
-  if (getenv("NC")) nc = atol(getenv("NC"));
-#endif
   b->mc = mc;
   b->kc = kc;
   b->nc = nc;
@@ -82,18 +76,35 @@ void VCONV_GEMM_FN(vconv_gemm_pack_a)(int trans, const float *A, int64_t lda, in
   for (int64_t i0 = 0; i0 < m; i0 += MR, dst += k * MR) {
     const int rows = (int)min64(MR, m - i0);
     if (trans) {
-      /* op(A)[i][p] = A[p][i]: each k step is a contiguous run of rows. */
+      /* op(A)[i][p] = A[p][i]: each k step is a contiguous run of rows, read
+       * exactly (masked past the panel's rows) and stored whole. */
       for (int64_t p = 0; p < k; p++) {
         const float *src = A + p * lda + i0;
-        float *d = dst + p * MR;
-        int i = 0;
-        for (; i < rows; i++) d[i] = src[i];
-        for (; i < MR; i++) d[i] = 0.0f;
+        UNROLL for (int g = 0; g < GROUPS; g++) {
+          const int cnt = rows - g * VEC_W;
+          const vf x = cnt >= VEC_W ? vf_loadu(src + g * VEC_W)
+                       : cnt > 0    ? vf_load_part(src + g * VEC_W, cnt)
+                                    : vf_zero();
+          vf_storeu(dst + p * MR + g * VEC_W, x);
+        }
       }
     } else if (rows == MR) {
-      /* MR rows read side by side, the panel written sequentially. */
+      /* VEC_W columns at a time through register transposes; a transposed
+       * vector is stored whole, its lanes past row MR landing where the next
+       * store (or the slack after the last panel) goes. */
       const float *src = A + i0 * lda;
-      for (int64_t p = 0; p < k; p++) {
+      int64_t p = 0;
+      for (; p + VEC_W <= k; p += VEC_W) {
+        vf r[GROUPS][VEC_W];
+        UNROLL for (int g = 0; g < GROUPS; g++) {
+          UNROLL for (int i = 0; i < VEC_W; i++)
+            r[g][i] = g * VEC_W + i < MR ? vf_loadu(src + (g * VEC_W + i) * lda + p) : vf_zero();
+          vf_transpose_block(r[g]);
+        }
+        UNROLL for (int j = 0; j < VEC_W; j++) UNROLL for (int g = 0; g < GROUPS; g++)
+          vf_storeu(dst + (p + j) * MR + g * VEC_W, r[g][j]);
+      }
+      for (; p < k; p++) {
         UNROLL for (int i = 0; i < MR; i++) dst[p * MR + i] = src[i * lda + p];
       }
     } else {
@@ -131,12 +142,20 @@ void VCONV_GEMM_FN(vconv_gemm_pack_b)(int trans, const float *B, int64_t ldb, in
     if (!trans) {
       for (int64_t p = 0; p < k; p++) pack_b_row(dst + p * NR, B + p * ldb + j0, cols);
     } else {
-      for (int j = 0; j < cols; j++) {
-        const float *src = B + (j0 + j) * ldb;
-        for (int64_t p = 0; p < k; p++) dst[p * NR + j] = src[p];
-      }
-      for (int j = cols; j < NR; j++)
-        for (int64_t p = 0; p < k; p++) dst[p * NR + j] = 0.0f;
+      /* op(B)[p][j] = B[j][p]: VEC_W x VEC_W blocks through register
+       * transposes (fully connected layers store their weights this way). */
+      const float *src = B + j0 * ldb;
+      int64_t p = 0;
+      for (; p + VEC_W <= k; p += VEC_W)
+        UNROLL for (int v = 0; v < NV; v++) {
+          vf r[VEC_W];
+          UNROLL for (int i = 0; i < VEC_W; i++)
+            r[i] = v * VEC_W + i < cols ? vf_loadu(src + (v * VEC_W + i) * ldb + p) : vf_zero();
+          vf_transpose_block(r);
+          UNROLL for (int q = 0; q < VEC_W; q++) vf_storeu(dst + (p + q) * NR + v * VEC_W, r[q]);
+        }
+      for (; p < k; p++)
+        for (int j = 0; j < NR; j++) dst[p * NR + j] = j < cols ? src[j * ldb + p] : 0.0f;
     }
   }
 }
@@ -293,21 +312,36 @@ static void block_sizes(int64_t m, int64_t n, int64_t k, int64_t *mc, int64_t *k
   *nc = ((n + nblocks - 1) / nblocks + NR - 1) / NR * NR;
 }
 
+/* Scratch for any m' <= m, n' <= n (vconv_sgemm sizes one slice for pieces of
+ * different sizes): the caps of the equalised blocks, which never shrink as m
+ * and n grow the way the blocks themselves may. */
+static void block_caps(int64_t m, int64_t n, int64_t k, int64_t *mc, int64_t *kc, int64_t *nc) {
+  vconv_gemm_blocking b;
+  VCONV_GEMM_FN(vconv_gemm_blocking)(&b);
+  const int64_t passes = (k + b.kc - 1) / b.kc;
+  *kc = (k + passes - 1) / passes;
+  *mc = min64(b.mc, (m + MR - 1) / MR * MR);
+  *nc = min64(b.nc, (n + NR - 1) / NR * NR);
+}
+
+static size_t scratch_a_floats(int64_t mc, int64_t kc) {
+  return (vconv_gemm_packed_a_floats(mc, kc) + 15) / 16 * 16;
+}
+
 size_t VCONV_GEMM_FN(vconv_gemm_workspace)(int64_t m, int64_t n, int64_t k) {
   int64_t mc, kc, nc;
-  block_sizes(m, n, k, &mc, &kc, &nc);
-  const size_t a = (vconv_gemm_packed_a_floats(mc, kc) + 15) / 16 * 16;
-  const size_t b = vconv_gemm_packed_b_floats(kc, nc);
-  return (a + b) * sizeof(float);
+  block_caps(m, n, k, &mc, &kc, &nc);
+  return (scratch_a_floats(mc, kc) + vconv_gemm_packed_b_floats(kc, nc)) * sizeof(float);
 }
 
 void VCONV_GEMM_FN(vconv_gemm_run)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                                     float alpha, const float *A, int64_t lda, const float *B,
                                     int64_t ldb, float beta, float *C, int64_t ldc, void *scratch) {
-  int64_t mc, kc, nc;
+  int64_t mc, kc, nc, mcap, ncap;
   block_sizes(m, n, k, &mc, &kc, &nc);
+  block_caps(m, n, k, &mcap, &kc, &ncap);
   float *pa = scratch;
-  float *pb = pa + (vconv_gemm_packed_a_floats(mc, kc) + 15) / 16 * 16;
+  float *pb = pa + scratch_a_floats(mcap, kc);
   const int in_place = direct_b(trans_b, m);
   for (int64_t jc = 0; jc < n; jc += nc) {
     const int64_t ncur = min64(nc, n - jc);

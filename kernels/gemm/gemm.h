@@ -77,16 +77,19 @@ typedef struct vconv_gemm_epilogue {
 /* The blocking of this tier for the detected caches (same answer every call). */
 void VCONV_GEMM_FN(vconv_gemm_blocking)(vconv_gemm_blocking *b);
 
-/* Floats of a packed m x k block of A (k x n block of B), padding included. */
+/* Floats of a packed m x k block of A (k x n block of B), padding included;
+ * A's also VEC_W floats of slack that vconv_gemm_pack_a may write past the
+ * last panel (whole-vector stores). */
 static inline size_t vconv_gemm_packed_a_floats(int64_t m, int64_t k) {
-  return (size_t)((m + VCONV_GEMM_MR - 1) / VCONV_GEMM_MR * VCONV_GEMM_MR * k);
+  return (size_t)((m + VCONV_GEMM_MR - 1) / VCONV_GEMM_MR * VCONV_GEMM_MR * k + VEC_W);
 }
 static inline size_t vconv_gemm_packed_b_floats(int64_t k, int64_t n) {
   return (size_t)((n + VCONV_GEMM_NR - 1) / VCONV_GEMM_NR * VCONV_GEMM_NR * k);
 }
 
 /* Pack rows 0..m-1, columns 0..k-1 of op(A) where op(A)[i][p] is A[i*lda + p]
- * (trans 0) or A[p*lda + i] (trans 1).  Panels are k*MR floats apart. */
+ * (trans 0) or A[p*lda + i] (trans 1).  Panels are k*MR floats apart; dst
+ * holds vconv_gemm_packed_a_floats(m, k) floats. */
 void VCONV_GEMM_FN(vconv_gemm_pack_a)(int trans, const float *A, int64_t lda, int64_t m, int64_t k,
                                        float *dst);
 /* Pack op(B) (k x n): B[p*ldb + j] (trans 0) or B[j*ldb + p] (trans 1).

@@ -9,14 +9,16 @@
  *   NHWC  out[pq][k] = col[pq][t] x W_g[t][k]: the im2col matrix is A, the
  *         weights are B, packed once into NR-column panels.
  *
- * The im2col matrix is never built: each task packs the kc x (column block)
- * slice of it that the GEMM is about to use straight from the input into the
- * GEMM's panel format, padding taps as zeros, in the worker's scratch (a
- * bounded kc x block, not C*R*S*P*Q floats).  A 1x1, stride-1, unpadded
- * convolution needs no im2col at all: the input already is the operand and
- * is packed like any matrix.  Bias and activation are applied by the GEMM's
- * tile store after the last reduction pass, so the output is written once
- * per pass and never re-read for an epilogue.
+ * The im2col matrix is never built.  NCHW: each task packs one kc x NR panel
+ * of it at a time, straight from the input into the GEMM's panel format
+ * (padding taps as zeros), and multiplies it by the weights at once, while
+ * it is still in L1/L2; the worker's scratch holds one panel plus a band of
+ * input rows (a few hundred KB), never C*R*S*P*Q floats.  NHWC: each task
+ * packs its block of output pixels (mc x kc) as A.  A 1x1, stride-1,
+ * unpadded convolution needs no im2col at all: the input already is the
+ * operand and is packed like any matrix.  Bias and activation are applied
+ * by the GEMM's tile store (bias on the first reduction pass, the clamp on
+ * the last), so the output is never re-read for an epilogue.
  *
  * Tasks: (image, group, block of output pixels), so batch 1 parallelises.
  * Connection tables are declined (applicable() = 0): zero weights for the
@@ -24,9 +26,6 @@
  */
 #include <stdint.h>
 
-#if defined(GEMM_TUNE_ENV) || defined(IM2COL_TUNE_ENV)
-#  include <stdlib.h>
-#endif
 #include "kernel.h"
 #include "vec/vec.h"
 #include "gemm/gemm.h"
@@ -59,11 +58,12 @@ static void make_plan(const vconv_conv_shape *s, plan *pl) {
   const int64_t red = reduction(s), pq = s->P * s->Q;
   const int64_t passes = (red + b.kc - 1) / b.kc;
   pl->kc = (red + passes - 1) / passes;
+  /* NCHW packs B a panel at a time, so blk only sizes the input band a task
+   * reads (about blk / Q + R rows of each channel of a pass): 1024 pixels
+   * keep it to a few hundred KB.  NHWC packs the task's pixels as one
+   * mc x kc block of A. */
   const int64_t tile = s->layout == VCONV_LAYOUT_NCHW ? NR : MR;
-  int64_t blk = s->layout == VCONV_LAYOUT_NCHW ? b.nc : b.mc;
-#ifdef IM2COL_TUNE_ENV
-  if (getenv("BLK")) blk = atol(getenv("BLK"));
-#endif
+  int64_t blk = s->layout == VCONV_LAYOUT_NCHW ? min64(b.nc, 1024 / NR * NR) : b.mc;
   blk = min64(blk, round_up(pq, tile));
   while (blk > tile && s->N * s->G * ((pq + blk - 1) / blk) < MIN_TASKS)
     blk = round_up(blk / 2, tile);
@@ -112,14 +112,25 @@ static void im2col_pack(const vconv_conv_shape *s, const float *w, float *packed
  * Panel writers.  They store whole vectors, so they may write up to VEC_W-1
  * floats past the run; a panel row is written front to back and the panel
  * buffer has VEC_W floats of slack, so whatever lands past a run is
- * overwritten by the next run, the next row or nothing.  Masked stores cost
- * several times a plain one on Zen 4/5; masked loads do not, and the input is
- * only ever read with them at a run's end, never past it.
+ * overwritten by the next run, the next row or nothing.  (Masked stores were
+ * the hot spot of the packing in Zen 5 profiles; masked loads are not.)  The
+ * caller's input is only ever read with a masked load at a run's end, never
+ * past it.
  */
 static void copy_run(float *d, const float *src, int64_t n) {
   int64_t u = 0;
   for (; u + VEC_W <= n; u += VEC_W) vf_storeu(d + u, vf_loadu(src + u));
   if (u < n) vf_storeu(d + u, vf_load_part(src + u, (int)(n - u)));
+}
+
+/* copy_run without masks, for runs read from the band (our own buffer, with
+ * VEC_W floats of slack at its end): reads up to VEC_W-1 floats past the run
+ * too, whose values land only where a later run or row overwrites them.
+ * n > 0. */
+static inline void copy_run_over(float *d, const float *src, int64_t n) {
+  /* The first copy outside the loop keeps gcc from turning the loop into a memcpy call. */
+  vf_storeu(d, vf_loadu(src));
+  for (int64_t u = VEC_W; u < n; u += VEC_W) vf_storeu(d + u, vf_loadu(src + u));
 }
 
 static void zero_run(float *d, int64_t n) {
@@ -157,17 +168,33 @@ static void band_rows(const vconv_conv_shape *s, int64_t lo, int64_t cnt, int64_
   *hp1 = (lo + cnt - 1) / s->Q * s->sh + (s->R - 1) * s->dh + 1;
 }
 
-/* Floats of the band of one task's pass; every row gets VEC_W floats of slack. */
+/* Floats of the band of one task's pass, VEC_W of slack, and with a stride
+ * a padded row to split from. */
 static int64_t band_floats(const vconv_conv_shape *s, const plan *pl) {
   if (pointwise(s)) return 0;
   const int64_t chans = min64(s->Cg, (pl->kc - 1) / (s->R * s->S) + 2);
   const int64_t rows = ((pl->blk - 1) / s->Q + 1) * s->sh + (s->R - 1) * s->dh + 1;
-  return chans * rows * s->sw * phase_width(s) + VEC_W;
+  return chans * rows * s->sw * phase_width(s) + VEC_W + (s->sw > 1 ? padded_width(s) + VEC_W : 0);
+}
+
+#if defined(__GNUC__)
+#  define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#  define ALWAYS_INLINE inline
+#endif
+
+/* Phase split of one padded row; inlined with a constant stride the
+ * compiler turns the strided reads into vector permutes. */
+static ALWAYS_INLINE void split_row(float *restrict d, const float *restrict row, int64_t n,
+                                    int64_t wp, const int64_t sw) {
+  for (int64_t ph = 0; ph < sw; ph++)
+    for (int64_t i = 0; i * sw + ph < n; i++) d[ph * wp + i] = row[i * sw + ph];
 }
 
 static void build_band(const vconv_conv_shape *s, const float *img, int64_t c0, int64_t c1,
                        int64_t hp0, int64_t hp1, float *dst, band_view *v) {
   const int64_t sw = s->sw, wp = phase_width(s), wpad = padded_width(s);
+  float *tmp = dst + (c1 - c0) * (hp1 - hp0) * sw * wp + VEC_W; /* the padded row (stride > 1) */
   v->base = dst;
   v->c0 = c0;
   v->hp0 = hp0;
@@ -190,9 +217,15 @@ static void build_band(const vconv_conv_shape *s, const float *img, int64_t c0, 
         zero_run(d + s->pl + s->W, s->pr);
         continue;
       }
-      for (int64_t ph = 0; ph < sw; ph++)
-        for (int64_t x = ph, i = 0; x < wpad; x += sw, i++)
-          d[ph * wp + i] = x >= s->pl && x < s->pl + s->W ? src[x - s->pl] : 0.0f;
+      zero_run(tmp, s->pl);
+      copy_run(tmp + s->pl, src, s->W);
+      zero_run(tmp + s->pl + s->W, s->pr);
+      switch (sw) {
+        case 2: split_row(d, tmp, wpad, wp, 2); break;
+        case 3: split_row(d, tmp, wpad, wp, 3); break;
+        case 4: split_row(d, tmp, wpad, wp, 4); break;
+        default: split_row(d, tmp, wpad, wp, sw); break;
+      }
     }
 }
 
@@ -231,7 +264,7 @@ static void pack_b_im2col(const vconv_conv_shape *s, const band_view *v, int64_t
     for (int64_t tt = 0; tt < kc; tt++) {
       float *d = dst + tt * NR;
       const float *b = v->base + (c - v->c0) * v->cpitch + r * rstep + coff[t];
-      for (int i = 0; i < nseg; i++) copy_run(d + doff[i], b + src[i], len[i]);
+      for (int i = 0; i < nseg; i++) copy_run_over(d + doff[i], b + src[i], len[i]);
       zero_run(d + cols, NR - cols);
       if (++t == s->S) {
         t = 0;

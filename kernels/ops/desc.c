@@ -147,22 +147,40 @@ vconv_status vconv_i_pool_resolve(const vconv_pool2d_desc *d, vconv_pool_shape *
   if (!d || !s) return VCONV_ERR_NULL_POINTER;
   if (d->layout != VCONV_LAYOUT_NCHW && d->layout != VCONV_LAYOUT_NHWC)
     return VCONV_ERR_INVALID_LAYOUT;
-  if ((unsigned)d->kind > VCONV_POOL_AVG_EXCLUDE_PAD) return VCONV_ERR_INVALID_POOL_KIND;
-  if ((unsigned)d->padding_mode > VCONV_PADDING_SAME) return VCONV_ERR_INVALID_PADDING_MODE;
+  if ((unsigned)d->kind > VCONV_POOL_STOCHASTIC) return VCONV_ERR_INVALID_POOL_KIND;
+  const int global = d->global != 0;
+  if (!global && (unsigned)d->padding_mode > VCONV_PADDING_SAME) return VCONV_ERR_INVALID_PADDING_MODE;
   if (d->batch <= 0 || d->channels <= 0 || d->in_height <= 0 || d->in_width <= 0)
     return VCONV_ERR_INVALID_SIZE;
-  if (d->window_h <= 0 || d->window_w <= 0) return VCONV_ERR_INVALID_KERNEL_SIZE;
-  if (d->stride_h <= 0 || d->stride_w <= 0) return VCONV_ERR_INVALID_STRIDE;
-  if (d->padding_mode == VCONV_PADDING_EXPLICIT &&
-      (d->pad_top < 0 || d->pad_bottom < 0 || d->pad_left < 0 || d->pad_right < 0 ||
-       d->pad_top >= d->window_h || d->pad_bottom >= d->window_h ||
-       d->pad_left >= d->window_w || d->pad_right >= d->window_w))
-    return VCONV_ERR_INVALID_PADDING;
 
-  axis h = {d->in_height, d->window_h, d->stride_h, 1, d->pad_top, d->pad_bottom, 0, 0};
-  axis w = {d->in_width, d->window_w, d->stride_w, 1, d->pad_left, d->pad_right, 0, 0};
-  vconv_status st = resolve_axis(&h, d->padding_mode, d->ceil_mode != 0);
-  if (st == VCONV_OK) st = resolve_axis(&w, d->padding_mode, d->ceil_mode != 0);
+  /* Global pooling is the window H x W at stride 1 without padding. */
+  axis h = {d->in_height, d->window_h, d->stride_h, d->dilation_h, d->pad_top, d->pad_bottom, 0, 0};
+  axis w = {d->in_width, d->window_w, d->stride_w, d->dilation_w, d->pad_left, d->pad_right, 0, 0};
+  vconv_padding_mode mode = d->padding_mode;
+  int ceil_mode = d->ceil_mode != 0;
+  if (global) {
+    h = (axis){d->in_height, d->in_height, 1, 1, 0, 0, 0, 0};
+    w = (axis){d->in_width, d->in_width, 1, 1, 0, 0, 0, 0};
+    mode = VCONV_PADDING_EXPLICIT;
+    ceil_mode = 0;
+  } else {
+    if (h.k <= 0 || w.k <= 0) return VCONV_ERR_INVALID_KERNEL_SIZE;
+    if (h.stride <= 0 || w.stride <= 0) return VCONV_ERR_INVALID_STRIDE;
+    if (h.dilation <= 0 || w.dilation <= 0) return VCONV_ERR_INVALID_DILATION;
+    if ((h.dilation != 1 || w.dilation != 1) && d->kind != VCONV_POOL_MAX)
+      return VCONV_ERR_UNSUPPORTED_OPTION;
+    /* Padding below the dilated window keeps a tap of the first and last window inside. */
+    int64_t keh, kew;
+    if (__builtin_mul_overflow(h.k - 1, h.dilation, &keh) ||
+        __builtin_mul_overflow(w.k - 1, w.dilation, &kew))
+      return VCONV_ERR_SIZE_OVERFLOW;
+    if (mode == VCONV_PADDING_EXPLICIT &&
+        (h.pad_begin < 0 || h.pad_end < 0 || w.pad_begin < 0 || w.pad_end < 0 ||
+         h.pad_begin > keh || h.pad_end > keh || w.pad_begin > kew || w.pad_end > kew))
+      return VCONV_ERR_INVALID_PADDING;
+  }
+  vconv_status st = resolve_axis(&h, mode, ceil_mode);
+  if (st == VCONV_OK) st = resolve_axis(&w, mode, ceil_mode);
   if (st != VCONV_OK) return st;
 
   const int64_t in_dims[] = {d->batch, d->channels, d->in_height, d->in_width};
@@ -176,16 +194,35 @@ vconv_status vconv_i_pool_resolve(const vconv_pool2d_desc *d, vconv_pool_shape *
   s->W = d->in_width;
   s->P = h.out;
   s->Q = w.out;
-  s->R = d->window_h;
-  s->S = d->window_w;
-  s->sh = d->stride_h;
-  s->sw = d->stride_w;
+  s->R = h.k;
+  s->S = w.k;
+  s->sh = h.stride;
+  s->sw = w.stride;
+  s->dh = h.dilation;
+  s->dw = w.dilation;
   s->pt = h.pad_begin;
   s->pb = h.pad_end;
   s->pl = w.pad_begin;
   s->pr = w.pad_end;
   s->kind = d->kind;
   s->layout = d->layout;
+  s->training = d->training != 0;
+  s->seed = d->seed;
+  if (d->kind == VCONV_POOL_WEIGHTED) {
+    /* The weights' float sum in scan order: the kernels' divisor for whole windows. */
+    if (!d->window_weights) return VCONV_ERR_NULL_POINTER;
+    int64_t taps;
+    if (!mul_ok(s->R, s->S, &taps)) return VCONV_ERR_SIZE_OVERFLOW;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < taps; i++) {
+      const float x = d->window_weights[i];
+      if (!(x >= 0.0f) || isinf(x)) return VCONV_ERR_INVALID_ARGUMENT;
+      sum += x;
+    }
+    if (!(sum > 0.0f) || isinf(sum)) return VCONV_ERR_INVALID_ARGUMENT;
+    s->weights = d->window_weights;
+    s->wsum = sum;
+  }
   return VCONV_OK;
 }
 
@@ -229,6 +266,7 @@ void vconv_pool2d_desc_init(vconv_pool2d_desc *d) {
   memset(d, 0, sizeof *d);
   d->kind = VCONV_POOL_MAX;
   d->stride_h = d->stride_w = 1;
+  d->dilation_h = d->dilation_w = 1;
   d->padding_mode = VCONV_PADDING_EXPLICIT;
   d->layout = VCONV_LAYOUT_NCHW;
 }
@@ -290,7 +328,7 @@ void vconv_pool1d_desc_init(vconv_pool1d_desc *d) {
   if (!d) return;
   memset(d, 0, sizeof *d);
   d->kind = VCONV_POOL_MAX;
-  d->stride = 1;
+  d->stride = d->dilation = 1;
   d->padding_mode = VCONV_PADDING_EXPLICIT;
   d->layout = VCONV_LAYOUT_NCHW;
 }
@@ -311,6 +349,11 @@ vconv_status vconv_pool1d_to_2d(const vconv_pool1d_desc *a, vconv_pool2d_desc *d
   d->padding_mode = a->padding_mode;
   d->ceil_mode = a->ceil_mode;
   d->layout = a->layout;
+  d->dilation_w = a->dilation;
+  d->global = a->global;
+  d->window_weights = a->window_weights;
+  d->training = a->training;
+  d->seed = a->seed;
   return VCONV_OK;
 }
 

@@ -98,8 +98,14 @@ vconv_status vconv_sgemm_for_isa(vconv_isa isa, int trans_a, int trans_b, int64_
   }
   const size_t pieces = (size_t)(((g.split_n ? N : M) + g.step - 1) / g.step);
   const size_t workers = vconv_i_workers(parallel, pieces);
-  const size_t slice =
-      (kernel->workspace(g.split_n ? M : g.step, g.split_n ? g.step : N, K) + 63) / 64 * 64;
+  /* The workspace is not monotonic in the piece size (block_sizes splits a
+   * dimension into equal blocks, so a shorter last piece can get a larger mc
+   * or nc): size the slice for the larger of a full and the last piece. */
+  const int64_t last = (g.split_n ? N : M) - (int64_t)(pieces - 1) * g.step;
+  size_t ws_bytes = kernel->workspace(g.split_n ? M : g.step, g.split_n ? g.step : N, K);
+  const size_t ws_last = kernel->workspace(g.split_n ? M : last, g.split_n ? last : N, K);
+  if (ws_last > ws_bytes) ws_bytes = ws_last;
+  const size_t slice = (ws_bytes + 63) / 64 * 64;
   if (slice > (SIZE_MAX - 64) / workers) return VCONV_ERR_OUT_OF_MEMORY;
   unsigned char *ws = vconv_i_alloc(slice * workers);
   if (!ws) return VCONV_ERR_OUT_OF_MEMORY;

@@ -1,12 +1,16 @@
-/* Pooling operators: create (validate, select), run, destroy. */
+/* Pooling operators: create (validate, select, copy the window weights), run
+ * forward (with or without indices) and backward, destroy. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "ops.h"
 
 struct vconv_pool2d_op {
   vconv_pool_shape shape;
   const vconv_pool_kernel *kernel;
-  size_t task_count;
+  size_t task_count, task_workspace;       /* forward */
+  size_t bwd_task_count, bwd_task_workspace; /* backward */
+  float *weights; /* WEIGHTED: the operator's copy, shape.weights points here */
 };
 
 vconv_status vconv_pool2d_create_for_isa(const vconv_pool2d_desc *desc, vconv_isa isa,
@@ -22,9 +26,21 @@ vconv_status vconv_pool2d_create_for_isa(const vconv_pool2d_desc *desc, vconv_is
   if ((st = vconv_i_select_pool(tier, &kernel)) != VCONV_OK) return st;
   vconv_pool2d_op *op = calloc(1, sizeof *op);
   if (!op) return VCONV_ERR_OUT_OF_MEMORY;
+  if (s.kind == VCONV_POOL_WEIGHTED) {
+    const size_t n = (size_t)(s.R * s.S);
+    if (!(op->weights = malloc(n * sizeof(float)))) {
+      free(op);
+      return VCONV_ERR_OUT_OF_MEMORY;
+    }
+    memcpy(op->weights, s.weights, n * sizeof(float));
+    s.weights = op->weights;
+  }
   op->shape = s;
   op->kernel = kernel;
   op->task_count = kernel->task_count(&s);
+  op->task_workspace = kernel->task_workspace(&s);
+  op->bwd_task_count = kernel->bwd_task_count(&s);
+  op->bwd_task_workspace = kernel->bwd_task_workspace(&s);
   *out = op;
   return VCONV_OK;
 }
@@ -40,36 +56,130 @@ vconv_status vconv_pool1d_create(const vconv_pool1d_desc *desc, vconv_pool2d_op 
   return vconv_pool2d_create(&d, op);
 }
 
+/* Each worker's scratch is a cache-line multiple. */
+static size_t slice(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+static size_t need_for(size_t task_ws, size_t tasks, const vconv_parallel *parallel) {
+  return task_ws ? slice(task_ws) * vconv_i_workers(parallel, tasks) + 64 : 0;
+}
+
 size_t vconv_pool2d_workspace_size(const vconv_pool2d_op *op, const vconv_parallel *parallel) {
-  (void)op;
-  (void)parallel;
-  return 0;
+  if (!op) return 0;
+  const size_t f = need_for(op->task_workspace, op->task_count, parallel);
+  const size_t b = need_for(op->bwd_task_workspace, op->bwd_task_count, parallel);
+  return f > b ? f : b;
+}
+
+/* The caller's workspace (checked), or one allocated for the call (*owned). */
+static vconv_status scratch_for(size_t need, void *workspace, size_t workspace_size,
+                                unsigned char **ws, void **owned) {
+  *ws = NULL;
+  *owned = NULL;
+  if (!need) return VCONV_OK;
+  if (!workspace) {
+    if (!(workspace = *owned = vconv_i_alloc(need))) return VCONV_ERR_OUT_OF_MEMORY;
+    workspace_size = need;
+  }
+  if (workspace_size < need) return VCONV_ERR_WORKSPACE_TOO_SMALL;
+  *ws = (unsigned char *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
+  return VCONV_OK;
 }
 
 typedef struct pool_call {
   const vconv_pool2d_op *op;
   const float *in;
   float *out;
+  int32_t *idx;
+  vconv_pool_grads grads;
 } pool_call;
 
-static void pool_piece(void *arg, void *scratch, size_t i) {
-  (void)scratch;
+static void fwd_piece(void *arg, void *scratch, size_t i) {
   const pool_call *c = arg;
-  c->op->kernel->run(&c->op->shape, c->in, c->out, i);
+  c->op->kernel->run(&c->op->shape, c->in, c->out, c->idx, scratch, i);
+}
+
+static void bwd_piece(void *arg, void *scratch, size_t i) {
+  const pool_call *c = arg;
+  c->op->kernel->backward(&c->op->shape, &c->grads, scratch, i);
+}
+
+static vconv_status forward(const vconv_pool2d_op *op, const float *input, float *output,
+                            int32_t *indices, void *workspace, size_t workspace_size,
+                            const vconv_parallel *parallel) {
+  const size_t need = need_for(op->task_workspace, op->task_count, parallel);
+  unsigned char *ws;
+  void *owned;
+  const vconv_status st = scratch_for(need, workspace, workspace_size, &ws, &owned);
+  if (st != VCONV_OK) return st;
+  pool_call call = {op, input, output, indices, {0}};
+  vconv_i_run_pieces(parallel, op->task_count, ws, slice(op->task_workspace), fwd_piece, &call);
+  vconv_i_free(owned);
+  return VCONV_OK;
 }
 
 vconv_status vconv_pool2d_run(const vconv_pool2d_op *op, const float *input, float *output,
                               void *workspace, size_t workspace_size,
                               const vconv_parallel *parallel) {
-  (void)workspace;
-  (void)workspace_size;
   if (!op || !input || !output) return VCONV_ERR_NULL_POINTER;
-  pool_call call = {op, input, output};
-  vconv_i_run_pieces(parallel, op->task_count, NULL, 0, pool_piece, &call);
+  return forward(op, input, output, NULL, workspace, workspace_size, parallel);
+}
+
+/* Kinds whose windows come from one tap. */
+static int has_indices(const vconv_pool_shape *s) {
+  return s->kind == VCONV_POOL_MAX || (s->kind == VCONV_POOL_STOCHASTIC && s->training);
+}
+
+/* Indices are int32 flat positions in one input plane. */
+static int plane_fits_int32(const vconv_pool_shape *s) { return s->H * s->W <= INT32_MAX; }
+
+vconv_status vconv_pool2d_run_with_indices(const vconv_pool2d_op *op, const float *input,
+                                           float *output, int32_t *indices, void *workspace,
+                                           size_t workspace_size, const vconv_parallel *parallel) {
+  if (!op || !input || !output || !indices) return VCONV_ERR_NULL_POINTER;
+  if (!has_indices(&op->shape)) return VCONV_ERR_UNSUPPORTED_OPTION;
+  if (!plane_fits_int32(&op->shape)) return VCONV_ERR_SIZE_OVERFLOW;
+  return forward(op, input, output, indices, workspace, workspace_size, parallel);
+}
+
+vconv_status vconv_pool2d_backward(const vconv_pool2d_op *op, const float *input,
+                                   const float *output, const int32_t *indices,
+                                   const float *grad_output, float *grad_input, void *workspace,
+                                   size_t workspace_size, const vconv_parallel *parallel) {
+  if (!op || !grad_output || !grad_input) return VCONV_ERR_NULL_POINTER;
+  const vconv_pool_shape *s = &op->shape;
+  switch (s->kind) {
+    case VCONV_POOL_MAX:
+      if (!indices && !input) return VCONV_ERR_NULL_POINTER;
+      break;
+    case VCONV_POOL_L2:
+      if (!input || !output) return VCONV_ERR_NULL_POINTER;
+      break;
+    case VCONV_POOL_STOCHASTIC:
+      if (!input && (!s->training || !indices)) return VCONV_ERR_NULL_POINTER;
+      break;
+    default: break;
+  }
+  if (has_indices(s) && !plane_fits_int32(s)) return VCONV_ERR_SIZE_OVERFLOW;
+  const size_t need = need_for(op->bwd_task_workspace, op->bwd_task_count, parallel);
+  unsigned char *ws;
+  void *owned;
+  const vconv_status st = scratch_for(need, workspace, workspace_size, &ws, &owned);
+  if (st != VCONV_OK) return st;
+  pool_call call = {op, NULL, NULL, NULL, {input, output, indices, grad_output, grad_input}};
+  /* What the kind does not use stays NULL, so a kernel cannot read it by mistake. */
+  if (s->kind != VCONV_POOL_L2) call.grads.output = NULL;
+  if (!has_indices(s)) call.grads.indices = NULL;
+  vconv_i_run_pieces(parallel, op->bwd_task_count, ws, slice(op->bwd_task_workspace), bwd_piece,
+                     &call);
+  vconv_i_free(owned);
   return VCONV_OK;
 }
 
 const char *vconv_pool2d_kernel_name(const vconv_pool2d_op *op) { return op ? op->kernel->name : NULL; }
 vconv_isa vconv_pool2d_isa(const vconv_pool2d_op *op) { return op ? op->kernel->isa : VCONV_ISA_AUTO; }
 
-void vconv_pool2d_destroy(vconv_pool2d_op *op) { free(op); }
+void vconv_pool2d_destroy(vconv_pool2d_op *op) {
+  if (!op) return;
+  free(op->weights);
+  free(op);
+}

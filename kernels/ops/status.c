@@ -34,6 +34,8 @@ const char *vconv_status_string(vconv_status status) {
     case VCONV_ERR_INVALID_CONNECTION_TABLE:
       return "connection table leaves an output channel without inputs";
     case VCONV_ERR_INVALID_ARGUMENT: return "argument out of range";
+    case VCONV_ERR_UNSUPPORTED_OPTION:
+      return "option not supported by this kind (pooling dilation other than max, indices)";
   }
   return "unknown vconv status";
 }

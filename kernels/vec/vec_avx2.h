@@ -59,3 +59,28 @@ static inline void vf_transpose_block(vf *r) {
     r[4 + j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
   }
 }
+
+/* Pooling helpers. */
+/* NaN if either is NaN, OR of the two on ties (-0 beats +0): the same in every
+ * tier and scan order (vec_scalar.h explains the rule).  maxps(a, b) returns b
+ * on NaN and ties, so the OR of both orders keeps a NaN from either side. */
+static inline vf vf_maximum(vf acc, vf x) {
+#if defined(__GNUC__)
+  __asm__("" : "+x"(x)); /* one register: GCC would fold x's load into both maxps */
+#endif
+  return _mm256_or_ps(_mm256_max_ps(x, acc), _mm256_max_ps(acc, x));
+}
+static inline vf vf_sqrt(vf x) { return _mm256_sqrt_ps(x); }
+/* Even and odd lanes of the 2 * VEC_W floats a:b (a first): shuffle within the
+ * 128-bit halves, then put the 64-bit pairs in order. */
+static inline void vf_deinterleave(vf a, vf b, vf *even, vf *odd) {
+  *even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xd8));
+  *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xdd)), 0xd8));
+}
+/* Lanes 1 .. VEC_W-1 of lo, then lane 0 of hi. */
+static inline vf vf_alignr1(vf hi, vf lo) {
+  const __m256i mid = _mm256_castps_si256(_mm256_permute2f128_ps(lo, hi, 0x21));
+  return _mm256_castsi256_ps(_mm256_alignr_epi8(mid, _mm256_castps_si256(lo), 4));
+}
+/* Lanes VEC_W/2 .. VEC_W-1, then 0 .. VEC_W/2-1 (one lane: itself). */
+static inline vf vf_swap_halves(vf v) { return _mm256_permute2f128_ps(v, v, 1); }

@@ -55,3 +55,29 @@ static inline void vf_transpose_block(vf *r) {
     r[12 + j] = _mm512_shuffle_f32x4(e1, e3, 0xdd);
   }
 }
+
+/* Pooling helpers. */
+/* NaN if either is NaN, OR of the two on ties (-0 beats +0): the same in every
+ * tier and scan order (vec_scalar.h explains the rule).  maxps(a, b) returns b
+ * on NaN and ties, so the OR of both orders keeps a NaN from either side.
+ * (vrangeps looked like a one-instruction maximum but drops NaN operands.) */
+static inline vf vf_maximum(vf acc, vf x) {
+#if defined(__GNUC__)
+  __asm__("" : "+v"(x)); /* one register: GCC would fold x's load into both maxps */
+#endif
+  return _mm512_or_ps(_mm512_max_ps(x, acc), _mm512_max_ps(acc, x));
+}
+static inline vf vf_sqrt(vf x) { return _mm512_sqrt_ps(x); }
+/* Even and odd lanes of the 2 * VEC_W floats a:b (a first). */
+static inline void vf_deinterleave(vf a, vf b, vf *even, vf *odd) {
+  const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  *even = _mm512_permutex2var_ps(a, ie, b);
+  *odd = _mm512_permutex2var_ps(a, io, b);
+}
+/* Lanes 1 .. VEC_W-1 of lo, then lane 0 of hi. */
+static inline vf vf_alignr1(vf hi, vf lo) {
+  return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(hi), _mm512_castps_si512(lo), 1));
+}
+/* Lanes VEC_W/2 .. VEC_W-1, then 0 .. VEC_W/2-1 (one lane: itself). */
+static inline vf vf_swap_halves(vf v) { return _mm512_shuffle_f32x4(v, v, 0x4e); }

@@ -45,3 +45,23 @@ static inline void vf_transpose_block(vf *r) {
   r[2] = vcombine_f32(vget_high_f32(a.val[0]), vget_high_f32(b.val[0]));
   r[3] = vcombine_f32(vget_high_f32(a.val[1]), vget_high_f32(b.val[1]));
 }
+
+/* Pooling helpers. */
+/* NaN if either is NaN, OR of the two on ties (-0 beats +0): the same in every
+ * tier and scan order (vec_scalar.h explains the rule).  FMAX propagates NaN but
+ * gives +0 for (+0, -0), so equal operands take the OR instead. */
+static inline vf vf_maximum(vf acc, vf x) {
+  const uint32x4_t eq = vceqq_f32(acc, x);
+  const float32x4_t both = vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(acc), vreinterpretq_u32_f32(x)));
+  return vbslq_f32(eq, both, vmaxq_f32(acc, x));
+}
+static inline vf vf_sqrt(vf x) { return vsqrtq_f32(x); }
+/* Even and odd lanes of the 2 * VEC_W floats a:b (a first). */
+static inline void vf_deinterleave(vf a, vf b, vf *even, vf *odd) {
+  *even = vuzp1q_f32(a, b);
+  *odd = vuzp2q_f32(a, b);
+}
+/* Lanes 1 .. VEC_W-1 of lo, then lane 0 of hi. */
+static inline vf vf_alignr1(vf hi, vf lo) { return vextq_f32(lo, hi, 1); }
+/* Lanes VEC_W/2 .. VEC_W-1, then 0 .. VEC_W/2-1 (one lane: itself). */
+static inline vf vf_swap_halves(vf v) { return vextq_f32(v, v, 2); }

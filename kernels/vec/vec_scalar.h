@@ -24,3 +24,27 @@ static inline vf vf_upper(vf hi, vf x) { return x > hi ? hi : x; }
 static inline vf vf_load_lanes(const float *p, int lo, int hi) { return lo <= 0 && hi >= 1 ? *p : 0.0f; }
 /* VEC_W x VEC_W transpose in place: one lane is its own transpose. */
 static inline void vf_transpose_block(vf *r) { (void)r; }
+
+/* Pooling helpers. */
+#include <math.h>
+/*
+ * Max for pooling, one rule in every tier and in any evaluation order: NaN if
+ * either operand is NaN, and for operands that compare equal the bitwise OR,
+ * so -0 beats +0.  It is what OR-ing x86's maxps in both operand orders gives
+ * (maxps returns its second operand on ties and NaN), the cheapest rule there
+ * that does not depend on the order in which a window is scanned.
+ */
+static inline vf vf_maximum(vf acc, vf x) {
+  if (x > acc) return x;
+  if (acc > x) return acc;
+  union { float f; unsigned u; } a = {acc}, b = {x}; /* equal, or a NaN */
+  a.u |= b.u;
+  return a.f;
+}
+static inline vf vf_sqrt(vf x) { return sqrtf(x); }
+/* Even and odd lanes of the 2 * VEC_W floats a:b (a first). */
+static inline void vf_deinterleave(vf a, vf b, vf *even, vf *odd) { *even = a; *odd = b; }
+/* Lanes 1 .. VEC_W-1 of lo, then lane 0 of hi. */
+static inline vf vf_alignr1(vf hi, vf lo) { (void)lo; return hi; }
+/* Lanes VEC_W/2 .. VEC_W-1, then 0 .. VEC_W/2-1 (one lane: itself). */
+static inline vf vf_swap_halves(vf v) { return v; }

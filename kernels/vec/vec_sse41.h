@@ -41,3 +41,26 @@ static inline vf vf_load_lanes(const float *p, int lo, int hi) {
 }
 /* VEC_W x VEC_W transpose in place: lane j of r[i] trades places with lane i of r[j]. */
 static inline void vf_transpose_block(vf *r) { _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]); }
+
+/* Pooling helpers. */
+/* NaN if either is NaN, OR of the two on ties (-0 beats +0): the same in every
+ * tier and scan order (vec_scalar.h explains the rule).  maxps(a, b) returns b
+ * on NaN and ties, so the OR of both orders keeps a NaN from either side. */
+static inline vf vf_maximum(vf acc, vf x) {
+#if defined(__GNUC__)
+  __asm__("" : "+x"(x)); /* one register: GCC would fold x's load into both maxps */
+#endif
+  return _mm_or_ps(_mm_max_ps(x, acc), _mm_max_ps(acc, x));
+}
+static inline vf vf_sqrt(vf x) { return _mm_sqrt_ps(x); }
+/* Even and odd lanes of the 2 * VEC_W floats a:b (a first). */
+static inline void vf_deinterleave(vf a, vf b, vf *even, vf *odd) {
+  *even = _mm_shuffle_ps(a, b, 0x88);
+  *odd = _mm_shuffle_ps(a, b, 0xdd);
+}
+/* Lanes 1 .. VEC_W-1 of lo, then lane 0 of hi. */
+static inline vf vf_alignr1(vf hi, vf lo) {
+  return _mm_castsi128_ps(_mm_alignr_epi8(_mm_castps_si128(hi), _mm_castps_si128(lo), 4));
+}
+/* Lanes VEC_W/2 .. VEC_W-1, then 0 .. VEC_W/2-1 (one lane: itself). */
+static inline vf vf_swap_halves(vf v) { return _mm_shuffle_ps(v, v, 0x4e); }

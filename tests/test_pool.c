@@ -993,6 +993,31 @@ static void special_values(void) {
   free(x);
 }
 
+/* Rows too wide for a task's stack scratch: the workspace path (given by the
+ * dispatcher variant, allocated by the library for the others). */
+static void wide_rows(void) {
+  printf("== rows wider than the stack scratch (workspace)\n");
+  const int64_t W = opt_quick ? 4200 : 4501;
+  float *x = random_input(2 * 3 * W, 0x3de);
+  vconv_pool2d_desc d = desc(1, 2, 3, W, 3, 1);
+  d.pad_left = 1;
+  d.kind = VCONV_POOL_AVG_EXCLUDE_PAD;
+  vconv_pool2d_op *op = NULL;
+  CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_OK);
+  const size_t need = vconv_pool2d_workspace_size(op, NULL);
+  CHECK(need > 4096 * sizeof(float), "a %lld-wide row needs no workspace (%zu bytes)", (long long)W, need);
+  float *y = malloc(sizeof(float) * (size_t)(2 * W)), *ws = malloc(need);
+  CHECK_STATUS(vconv_pool2d_run(op, x, y, ws, need - 1, NULL), VCONV_ERR_WORKSPACE_TOO_SMALL);
+  CHECK_STATUS(vconv_pool2d_run(op, x, y, ws, need, NULL), VCONV_OK);
+  free(ws);
+  free(y);
+  vconv_pool2d_destroy(op);
+  all_kinds("wide 3x3 s1", d, 1, x, 1, 0);
+  d.stride_w = 2;
+  all_kinds("wide 3x3 s2", d, 1, x, 1, 0);
+  free(x);
+}
+
 /* Global pooling of every kind on odd shapes; the ignored fields stay ignored. */
 static void global_pooling(void) {
   printf("== global pooling\n");
@@ -1218,6 +1243,7 @@ int main(int argc, char **argv) {
   special_sweep("-0", -0.0f, 0);
   special_values();
   global_pooling();
+  wide_rows();
   stochastic_seeds();
   random_shapes();
   printf("%ld runs, %d failing runs, %.1f s\n", case_runs, case_failures, test_now() - t0);

@@ -1,28 +1,35 @@
 /*
  * Direct convolution, written once over the vector layer (kernels/vec) and
- * compiled once per tier.  Two loop nests, chosen per shape by plan():
+ * compiled once per tier.  Three loop nests, chosen per shape (make_plan, a cost
+ * model between the first two):
  *
  * blocked  Output channels are the vector dimension.  Weights are packed at
- *          create as [group][K-block][r][s][c][KB], KB = NV vectors (zero
- *          padded).  The register tile is T output pixels of one row x NV
- *          vectors of output channels; for every input channel and tap the
- *          inner loop loads NV weight vectors, broadcasts one input value per
+ *          create as [group][K-block][c-block][r][c][s][KB], KB = NV vectors
+ *          (zero padded).  The register tile is T output pixels of one row x
+ *          NV vectors of output channels; for each input channel and tap the
+ *          kernel loads NV weight vectors, broadcasts one input value per
  *          pixel and does T x NV FMAs (direct_ukernels.h).  NCHW input is read
  *          in place; NHWC input is first transposed into a per-task CHW panel.
- *          Tiles are written to NCHW through VEC_W x VEC_W transposes, to NHWC
- *          directly.
+ *          Tiles go to NCHW through VEC_W x VEC_W transposes, to NHWC
+ *          directly.  With one vector (few output channels per group) the
+ *          stride-1 tile slides along the row instead: one broadcast feeds S
+ *          FMAs, because a broadcast per FMA is slower than the FMAs.
  * spatial  Output width is the vector dimension (stride 1): the tile is KT
  *          output channels x NQ vectors of one output row, one input vector
  *          load shared by KT FMAs.  For layers with few output channels per
- *          group, where channel vectors would be mostly empty (LeNet C1:
- *          1 -> 6 channels; depthwise).
+ *          group and long rows, where channel vectors would be mostly empty
+ *          (LeNet C1: 1 -> 6 channels; depthwise NCHW).
+ * depthwise  NHWC with one input and one output channel per group: channels
+ *          are the vector dimension, read in place (a tile of DW_T pixels per
+ *          vector of channels; pixels whose taps reach the padding one by one).
  *
- * Padding is never computed and never copied: for each row tile and kernel
- * column the range of pixels whose tap reads real input is known, and the
- * blocked tile is cut into sub-tiles per run of kernel columns with the same
- * range; the spatial path masks the lanes of a tap that falls into the padding
- * at the load, so they read nothing.  Rows of taps outside the input are
- * skipped for the whole output row.
+ * Padding is never computed and never copied.  For each row tile the range of
+ * pixels whose tap reads real input is known per kernel column: columns that
+ * leave up to EDGE_MAX pixels out at an end stay in the tile's single pass
+ * (the kernel skips those FMAs), others get a pass over just their range.  The
+ * spatial path masks the lanes of a tap that falls into the padding at the
+ * load, so they read nothing.  Tap rows outside the input are skipped for the
+ * whole output row.
  *
  * Connection table: input channels that no output channel of a block reads
  * are skipped (the block visits runs of connected channels), unconnected
@@ -71,6 +78,14 @@
 #define FT14(X, b) FT13(X, b) X(14, b)
 
 #define NVMAX 4 /* blocked: vectors of output channels */
+/* depthwise NHWC: pixels per tile (a load per FMA: enough chains, few registers) */
+#if defined(VCONV_TIER_AVX512) || defined(VCONV_TIER_NEON)
+#  define DW_T 12
+#elif defined(VCONV_TIER_SCALAR)
+#  define DW_T 4
+#else
+#  define DW_T 8
+#endif
 #define KTMAX 8 /* spatial: output channels */
 #define NQMAX 4 /* spatial: vectors of output pixels */
 #define SLIDE_SMAX 5 /* sliding one-vector tiles: kernel widths 3 and 5 */
@@ -145,7 +160,7 @@ typedef struct bk_pass {
 /* ------------------------------------------------------------------------ */
 /* Plan: a pure function of the shape, so create and run agree without state. */
 
-enum { PATH_BLOCKED = 0, PATH_SPATIAL = 1 };
+enum { PATH_BLOCKED = 0, PATH_SPATIAL = 1, PATH_DEPTHWISE = 2 };
 
 typedef struct plan {
   int path;
@@ -258,10 +273,17 @@ static void make_plan_path(const vconv_conv_shape *s, plan *pl, int force) {
       pl->nblk = n;
     }
   }
+  /* Depthwise NHWC: channels are contiguous in the caller's memory and are the
+   * vector dimension, no transposed panel (the other paths would transpose
+   * every channel's plane apart). */
+  if (force < 0 && s->layout == VCONV_LAYOUT_NHWC && s->Cg == 1 && s->Kg == 1 && s->G > 1) {
+    pl->path = PATH_DEPTHWISE;
+    pl->nblk = 1;
+  }
   /* Tasks: NHWC shares one transposed panel between the blocks of a group. */
   pl->per_task = s->layout == VCONV_LAYOUT_NHWC ? pl->nblk : 1;
-  pl->units = s->G * pl->nblk / pl->per_task;
-  const int64_t ch = pl->path == PATH_BLOCKED ? pl->kb : pl->kt;
+  pl->units = pl->path == PATH_DEPTHWISE ? 1 : s->G * pl->nblk / pl->per_task;
+  const int64_t ch = pl->path == PATH_BLOCKED ? pl->kb : pl->path == PATH_SPATIAL ? pl->kt : s->G;
   const double row_flops = 2.0 * (double)s->Q * (double)(s->Cg * s->R * s->S) *
                            (double)(ch * pl->per_task);
   /* About 2 MFLOP per task: small enough to spread a batch-1 layer over cores,
@@ -283,6 +305,7 @@ static void make_plan(const vconv_conv_shape *s, plan *pl) { make_plan_path(s, p
 
 static int64_t weight_floats(const vconv_conv_shape *s, const plan *pl) {
   if (pl->path == PATH_BLOCKED) return s->G * pl->nblk * pl->kb * s->Cg * s->R * s->S;
+  if (pl->path == PATH_DEPTHWISE) return s->R * s->S * cdiv(s->G, VEC_W) * VEC_W;
   return s->K * s->Cg * s->R * s->S;
 }
 
@@ -316,6 +339,12 @@ static void pack_weights(const vconv_conv_shape *s, const plan *plp, const float
               wc[(r * cbn * s->S + t) * kb] = w[((k * Cg + c) * s->R + r) * s->S + t];
         }
       }
+  } else if (pl.path == PATH_DEPTHWISE) {
+    /* [r][s][channel, padded to VEC_W] */
+    const int64_t gp = cdiv(s->G, VEC_W) * VEC_W;
+    memset(packed, 0, (size_t)weight_floats(s, &pl) * sizeof(float));
+    for (int64_t g = 0; g < s->G; g++)
+      for (int64_t t = 0; t < RS; t++) packed[t * gp + g] = w[g * RS + t];
   } else {
     /* [g][tile][c][r][s][kt'], kt' the tile's own width (the last may be narrower) */
     for (int64_t g = 0; g < s->G; g++)
@@ -351,14 +380,14 @@ typedef struct scratch_layout {
 } scratch_layout;
 
 static void scratch_of(const vconv_conv_shape *s, const plan *pl, scratch_layout *L) {
-  L->runs = s->conn ? round64((size_t)(s->Cg + 1) * 2 * sizeof(int64_t)) : 0;
+  L->runs = s->conn && pl->path != PATH_DEPTHWISE ? round64((size_t)(s->Cg + 1) * 2 * sizeof(int64_t)) : 0;
   size_t tile = 0;
   if (pl->path == PATH_BLOCKED) /* rows rounded up for the NCHW store's transposes */
     tile = (size_t)(cdiv(pl->tmax, VEC_W) * VEC_W * pl->kb) * sizeof(float);
   else if (s->layout == VCONV_LAYOUT_NHWC)
     tile = (size_t)pl->kt * (size_t)pl->nq * VEC_W * sizeof(float);
   L->tile = round64(tile);
-  L->panel = s->layout == VCONV_LAYOUT_NHWC
+  L->panel = s->layout == VCONV_LAYOUT_NHWC && pl->path != PATH_DEPTHWISE
                  ? round64((size_t)(s->Cg * pl->panel_rows * s->W) * sizeof(float))
                  : 0;
   /* Blocked: per row tile, its passes and their column runs (the same for every row). */
@@ -786,6 +815,73 @@ static void spatial_task(const vconv_conv_shape *s, const plan *pl, const float 
 }
 
 /* ------------------------------------------------------------------------ */
+/* Depthwise NHWC path */
+
+/* One output pixel, channels [g0, g0 + m): every tap checked against the input. */
+static void dw_pixel(const vconv_conv_shape *s, const float *w, const float *bias,
+                     const float *in_n, float *opix, int64_t p, int64_t q, int64_t g0, int m,
+                     int64_t r0, int64_t r1) {
+  const int64_t gp = cdiv(s->G, VEC_W) * VEC_W;
+  vf acc = bias ? (m == VEC_W ? vf_loadu(bias + g0) : vf_load_part(bias + g0, m)) : vf_zero();
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t ih = p * s->sh - s->pt + r * s->dh;
+    for (int64_t t = 0; t < s->S; t++) {
+      const int64_t iw = q * s->sw - s->pl + t * s->dw;
+      if (iw < 0 || iw >= s->W) continue;
+      const float *ip = in_n + (ih * s->W + iw) * s->C + g0;
+      const vf x = m == VEC_W ? vf_loadu(ip) : vf_load_part(ip, m);
+      acc = vf_fmadd(x, vf_loadu(w + (r * s->S + t) * gp + g0), acc);
+    }
+  }
+  acc = activate(s, acc);
+  if (m == VEC_W)
+    vf_storeu(opix + g0, acc);
+  else
+    vf_store_part(opix + g0, acc, m);
+}
+
+static void depthwise_task(const vconv_conv_shape *s, const plan *pl, const float *w,
+                           const float *bias, const float *in, float *out, size_t task) {
+  int64_t n, unit, rb, p0, p1, ih_lo, ih_n;
+  task_split(s, pl, task, &n, &unit, &rb);
+  task_rows(s, pl, rb, &p0, &p1, &ih_lo, &ih_n);
+  const float *in_n = in + n * s->H * s->W * s->C;
+  const int64_t gp = cdiv(s->G, VEC_W) * VEC_W, gfull = s->G / VEC_W * VEC_W;
+  /* Pixels whose every kernel column reads real input: whole tiles there. */
+  int64_t qi0 = 0, qi1 = s->Q;
+  for (int64_t t = 0; t < s->S; t++) {
+    int64_t lo, hi;
+    valid_range(t * s->dw - s->pl, s->sw, s->W, s->Q, &lo, &hi);
+    qi0 = max64(qi0, lo);
+    qi1 = min64(qi1, hi);
+  }
+  if (qi1 < qi0) qi1 = qi0;
+  for (int64_t p = p0; p < p1; p++) {
+    int64_t r0, r1;
+    valid_range(p * s->sh - s->pt, s->dh, s->H, s->R, &r0, &r1);
+    float *orow = out + (n * s->P + p) * s->Q * s->K;
+    const int64_t ih0 = p * s->sh - s->pt + r0 * s->dh;
+    int64_t q = 0;
+    for (; q < qi0; q++)
+      for (int64_t g0 = 0; g0 < s->G; g0 += VEC_W)
+        dw_pixel(s, w, bias, in_n, orow + q * s->K, p, q, g0, (int)min64(VEC_W, s->G - g0), r0, r1);
+    for (; q + DW_T <= qi1; q += DW_T) {
+      for (int64_t g0 = 0; g0 < gfull; g0 += VEC_W) {
+        dw_args ar = {in_n + (ih0 * s->W + q * s->sw - s->pl) * s->C + g0,
+                      w + r0 * s->S * gp + g0, bias ? bias + g0 : NULL, orow + q * s->K + g0,
+                      s->sw * s->C, s->dw * s->C, s->dh * s->W * s->C, gp, s->K, r1 - r0, s->S, s};
+        dw_tile(&ar);
+      }
+      for (int64_t i = 0; gfull < s->G && i < DW_T; i++)
+        dw_pixel(s, w, bias, in_n, orow + (q + i) * s->K, p, q + i, gfull, (int)(s->G - gfull), r0, r1);
+    }
+    for (; q < s->Q; q++)
+      for (int64_t g0 = 0; g0 < s->G; g0 += VEC_W)
+        dw_pixel(s, w, bias, in_n, orow + q * s->K, p, q, g0, (int)min64(VEC_W, s->G - g0), r0, r1);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
 
 static int direct_applicable(const vconv_conv_shape *s) {
   (void)s;
@@ -798,8 +894,10 @@ static void direct_run(const vconv_conv_shape *s, const float *packed, const flo
   memcpy(&pl, packed, sizeof pl);
   if (pl.path == PATH_BLOCKED)
     blocked_task(s, &pl, packed + PLAN_FLOATS, bias, input, output, workspace, task);
-  else
+  else if (pl.path == PATH_SPATIAL)
     spatial_task(s, &pl, packed + PLAN_FLOATS, bias, input, output, workspace, task);
+  else
+    depthwise_task(s, &pl, packed + PLAN_FLOATS, bias, input, output, task);
 }
 
 #define STR_(x) #x

@@ -351,3 +351,34 @@ SP_INSTANCES(SP_DEF)
 #define SP_ENTRY(KT, NQ) [NQ][KT] = sp_##KT##_##NQ,
 static const sp_fn sp_tab[NQMAX + 1][KTMAX + 1] = {SP_INSTANCES(SP_ENTRY)};
 #undef SP_ENTRY
+
+/* ------------------------------------------------------------------------ */
+/* Depthwise NHWC: DW_T output pixels x one vector of channels, every tap over
+ * every pixel (the caller keeps padding pixels out). */
+
+typedef struct dw_args {
+  const float *in;   /* first tap row, column 0 of pixel 0, channel g0 */
+  const float *w;    /* [r][s][gp] at the first tap row, channel g0 */
+  const float *bias; /* at g0, or NULL */
+  float *out;        /* pixel 0, channel g0 */
+  ptrdiff_t pix, col, row; /* input steps per output pixel, kernel column, tap row */
+  ptrdiff_t gp, opix;      /* weight step per tap, output step per pixel */
+  int64_t nr, S;
+  const vconv_conv_shape *s;
+} dw_args;
+
+static void dw_tile(const dw_args *a) {
+  vf acc[DW_T];
+  const vf b = a->bias ? vf_loadu(a->bias) : vf_zero();
+  DC_UNROLL
+  for (int q = 0; q < DW_T; q++) acc[q] = b;
+  for (int64_t r = 0; r < a->nr; r++)
+    for (int64_t t = 0; t < a->S; t++) {
+      const vf wv = vf_loadu(a->w + (r * a->S + t) * a->gp);
+      const float *ip = a->in + r * a->row + t * a->col;
+      DC_UNROLL
+      for (int q = 0; q < DW_T; q++) acc[q] = vf_fmadd(vf_loadu(ip + q * a->pix), wv, acc[q]);
+    }
+  DC_UNROLL
+  for (int q = 0; q < DW_T; q++) vf_storeu(a->out + q * a->opix, activate(a->s, acc[q]));
+}

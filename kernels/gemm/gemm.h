@@ -109,7 +109,8 @@ void VCONV_GEMM_FN(vconv_gemm_macro)(int64_t m, int64_t n, int64_t k, const floa
                                       int64_t ldc, const vconv_gemm_epilogue *e, int64_t row0,
                                       int64_t col0);
 
-/* Bytes of scratch vconv_gemm_run needs for one call (64-byte aligned scratch). */
+/* Bytes of scratch vconv_gemm_run needs for any call with m' <= m, n' <= n, k
+ * (64-byte aligned scratch). */
 size_t VCONV_GEMM_FN(vconv_gemm_workspace)(int64_t m, int64_t n, int64_t k);
 
 /*

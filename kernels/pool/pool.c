@@ -286,6 +286,48 @@ POOL_INLINE void rows_s2(int op, int nr, int three, int full, const nchw_plane *
     const float *const x = c->x + k * HW;
     float *const y = c->y + k * PQ;
     int64_t p = p_lo;
+    /* 3 rows at stride 2: output row p's first window row is row p-1's last.
+     * Keeping its vectors in registers saves a third of the loads, and the
+     * loads (each spanning two cache lines at unaligned row starts) are what
+     * bounds these rows. */
+    const int carry = nr == 3 && sh == 2 && dh == 1;
+    if (carry && VEC_W > 1 && W <= VEC_W && p + 1 < p_hi) {
+      const float *r = x + (p * 2 - pt) * W;
+      vf c0 = load_row(full, r, W, end);
+      for (; p + 1 < p_hi; p += 2) {
+        r = x + (p * 2 - pt) * W;
+        const vf x1 = load_row(full, r + W, W, end), x2 = load_row(full, r + 2 * W, W, end);
+        const vf x3 = load_row(full, r + 3 * W, W, end), x4 = load_row(full, r + 4 * W, W, end);
+        const vf a = combine(op, combine(op, first_term(op, c0), x1), x2);
+        const vf b = combine(op, combine(op, first_term(op, x2), x3), x4);
+        c0 = x4;
+        vf e, o;
+        vf_deinterleave(a, b, &e, &o);
+        vf acc = combine(hop, e, o);
+        if (three) acc = combine(hop, acc, vf_alignr1(e, e));
+        acc = finish(op, acc, scale);
+        store_cols(y + p * Q, acc, qb);
+        store_cols(y + (p + 1) * Q, vf_swap_halves(acc), qb);
+      }
+    }
+    if (carry && W > VEC_W && W <= 2 * VEC_W && p < p_hi) {
+      const float *r = x + (p * 2 - pt) * W;
+      vf ca = load_row(full, r, W, end), cb = load_row(full, r + VEC_W, W - VEC_W, end);
+      for (; p < p_hi; p++) {
+        r = x + (p * 2 - pt) * W;
+        const vf a1 = load_row(full, r + W, W, end), b1 = load_row(full, r + W + VEC_W, W - VEC_W, end);
+        const vf a2 = load_row(full, r + 2 * W, W, end), b2 = load_row(full, r + 2 * W + VEC_W, W - VEC_W, end);
+        const vf a = combine(op, combine(op, first_term(op, ca), a1), a2);
+        const vf b = combine(op, combine(op, first_term(op, cb), b1), b2);
+        ca = a2;
+        cb = b2;
+        vf e, o;
+        vf_deinterleave(a, b, &e, &o);
+        vf acc = combine(hop, e, o);
+        if (three) acc = combine(hop, acc, vf_alignr1(e, e));
+        finish_store(op, y + p * Q, acc, scale, qb);
+      }
+    }
     if (VEC_W > 1 && W <= VEC_W) {
       /* A row fits one vector: split two rows' vertical results at once, so
        * lanes 0 .. VEC_W/2-1 hold row p's even / odd columns and the upper
@@ -524,9 +566,21 @@ static void run_nchw(const vconv_pool_shape *s, const float *in, float *out, int
     int64_t split = room < 0 ? 0 : room / HW + 1;
     if (split < first) split = first;
     if (split > last_plane) split = last_plane;
+    /* Windows that tile the plane's rows exactly (no overlap, no padding)
+     * make consecutive planes one tall plane: rows pair up across planes for
+     * the two-rows-per-vector path, with no per-plane leftovers. */
+    const int tall = s->R == s->sh && s->dh == 1 && s->pt == 0 && s->H == s->P * s->sh;
     c.x = in + first * HW;
     c.y = out + first * PQ;
-    if (split > first) fn[1](&c, split - first);
+    if (split > first) {
+      if (tall) {
+        c.p_hi = (split - first) * s->P;
+        fn[1](&c, 1);
+        c.p_hi = s->P;
+      } else {
+        fn[1](&c, split - first);
+      }
+    }
     if (last_plane > split) {
       c.x = in + split * HW;
       c.y = out + split * PQ;

@@ -58,16 +58,17 @@ size_t VCONV_TIERED(vconv_pool_bwd_task_workspace)(const vconv_pool_shape *s) {
   return f <= STACK_FLOATS ? 0 : f * sizeof(float);
 }
 
-/* Coefficient of window (p, q): its gradient over the divisor, 0 where the
- * divisor is 0 (a weighted window with zero in-input weights, L2 with y = 0). */
-static float coefficient(const vconv_pool_shape *s, int64_t p, int64_t q, float gy, float y) {
-  const pool_win w = pool_window_at(s, p, q);
-  float d;
-  switch (s->kind) {
-    case VCONV_POOL_WEIGHTED: d = pool_wsum(s, &w); break;
-    case VCONV_POOL_L2: d = y; break;
-    default: d = (float)(pool_avg_rows(s, w.h0) * pool_avg_cols(s, w.w0)); break;
-  }
+/* Divisor of window w: the in-input weight sum (weighted), the tap count
+ * (averages); L2 divides by each output's own y instead. */
+static float divisor(const vconv_pool_shape *s, const pool_win *w) {
+  if (s->kind == VCONV_POOL_WEIGHTED) return pool_wsum(s, w);
+  return (float)(pool_avg_rows(s, w->h0) * pool_avg_cols(s, w->w0));
+}
+
+/* A window's coefficient: its gradient over the divisor, 0 where the divisor
+ * is 0 (a weighted window with zero in-input weights, L2 with y = 0). */
+static float coefficient(const vconv_pool_shape *s, float d, float gy, float y) {
+  if (s->kind == VCONV_POOL_L2) d = y;
   return d != 0.0f ? gy / d : 0.0f;
 }
 
@@ -76,8 +77,10 @@ static void nchw_linear(const vconv_pool_shape *s, const float *x, const float *
                         float *gx, const float *x_end, const float *gx_end, float *coef) {
   const int64_t W = s->W;
   for (int64_t p = 0; p < s->P; p++) {
-    for (int64_t q = 0; q < s->Q; q++)
-      coef[q] = coefficient(s, p, q, gy[p * s->Q + q], y ? y[p * s->Q + q] : 0.0f);
+    for (int64_t q = 0; q < s->Q; q++) {
+      const pool_win w = pool_window_at(s, p, q);
+      coef[q] = coefficient(s, divisor(s, &w), gy[p * s->Q + q], y ? y[p * s->Q + q] : 0.0f);
+    }
     int64_t r0, r1;
     const int64_t h0 = p * s->sh - s->pt;
     vconv_valid_range(h0, 1, s->H, s->R, &r0, &r1);
@@ -129,12 +132,13 @@ static void nhwc_linear(const vconv_pool_shape *s, const float *x, const float *
   for (int64_t p = 0; p < s->P; p++)
     for (int64_t q = 0; q < s->Q; q++) {
       const pool_win w = pool_window_at(s, p, q);
+      const float d = divisor(s, &w);
       const int64_t o = (p * s->Q + q) * C;
       for (int64_t c0 = c_lo; c0 < c_hi; c0 += VEC_W) {
         const int64_t n = c_hi - c0;
         float cf[VEC_W];
         for (int64_t l = 0; l < VEC_W; l++)
-          cf[l] = l < n ? coefficient(s, p, q, gy[o + c0 + l], y ? y[o + c0 + l] : 0.0f) : 0.0f;
+          cf[l] = l < n ? coefficient(s, d, gy[o + c0 + l], y ? y[o + c0 + l] : 0.0f) : 0.0f;
         const vf c = vf_loadu(cf);
         for (int64_t r = w.r0; r < w.r1; r++)
           for (int64_t t = w.t0; t < w.t1; t++) {

@@ -78,6 +78,12 @@
 #define FT14(X, b) FT13(X, b) X(14, b)
 
 #define NVMAX 4 /* blocked: vectors of output channels */
+/* vector registers */
+#if defined(VCONV_TIER_AVX512) || defined(VCONV_TIER_NEON)
+#  define VEC_NREGS 32
+#else
+#  define VEC_NREGS 16
+#endif
 /* depthwise NHWC: pixels per tile (a load per FMA: enough chains, few registers) */
 #if defined(VCONV_TIER_AVX512) || defined(VCONV_TIER_NEON)
 #  define DW_T 12

@@ -189,17 +189,40 @@ DC_INLINE void bk_body_plain(const bk_args *a, const int T, const int NV, const 
       vf_storeu(a->acc + q * kb + v * VEC_W, two ? vf_add(acc[q][v], acc2[q][v]) : acc[q][v]);
 }
 
+/* acc[0..T) += one input channel's row of taps, sliding: each input value is
+ * broadcast once and feeds the S pixels whose taps read it (pixel j - t with
+ * column t). */
+DC_INLINE void bk_slide_chan(vf acc[TMAX], const float *ip, const float *wp, const int T,
+                             const int S) {
+  vf wv[SLIDE_SMAX];
+  DC_UNROLL
+  for (int t = 0; t < S; t++) wv[t] = vf_loadu(wp + t * VEC_W);
+  DC_UNROLL
+  for (int j = 0; j < T + S - 1; j++) {
+    const vf x = vf_set1(ip[j]);
+    DC_UNROLL
+    for (int t = 0; t < S; t++)
+      if (j - t >= 0 && j - t < T) acc[j - t] = vf_fmadd(x, wv[t], acc[j - t]);
+  }
+}
+
 /* One vector of output channels, stride and dilation 1, every kernel column over
- * the whole tile: each input value is broadcast once and feeds the S pixels
- * whose taps read it (pixel j - t with column t).  A broadcast per FMA, as the
- * other kernels would do with one vector, is slower than the FMAs (Zen 5). */
+ * the whole tile (bk_slide_chan).  A broadcast per FMA, as the other kernels
+ * would do with one vector, is slower than the FMAs (Zen 5).  Each pixel's S
+ * FMAs per channel form a chain, started in turn along the tile: where the
+ * registers allow, odd channels go to a second set of accumulators, so one
+ * channel's chains need not wait for the previous channel's (LeNet C3: 10
+ * pixels, 10 chains, fewer than the FMA pipes keep busy across the stagger). */
 DC_INLINE void bk_body_slide(const bk_args *a, const int T, const int S) {
-  const int kb = VEC_W;
+  const int kb = VEC_W, two = 2 * T + S + 1 <= VEC_NREGS;
   const ptrdiff_t in_c = a->in_c, in_r = a->in_r;
   const int64_t RS = a->R * S, c1 = a->c1, nr = a->nr;
-  vf acc[TMAX];
+  vf acc[TMAX], acc2[TMAX];
   DC_UNROLL
-  for (int q = 0; q < T; q++) acc[q] = vf_loadu(a->init ? a->init : a->acc + q * kb);
+  for (int q = 0; q < T; q++) {
+    acc[q] = vf_loadu(a->init ? a->init : a->acc + q * kb);
+    acc2[q] = vf_zero();
+  }
   for (int64_t c0 = a->c0; c0 < c1;) {
     const int64_t blk = c0 / CB, cend = c1 < (blk + 1) * CB ? c1 : (blk + 1) * CB;
     const int64_t cn = cend - c0, cbn = a->Cg - blk * CB < CB ? a->Cg - blk * CB : CB;
@@ -207,24 +230,18 @@ DC_INLINE void bk_body_slide(const bk_args *a, const int T, const int S) {
     const float *ib = a->in + (c0 - a->c0) * in_c;
     for (int64_t r = 0; r < nr; r++) {
       const float *wr = wb + (a->r0 + r) * cbn * S * kb, *ir = ib + r * in_r;
-      for (int64_t c = 0; c < cn; c++) {
-        const float *ip = ir + c * in_c, *wp = wr + c * S * kb;
-        vf wv[SLIDE_SMAX];
-        DC_UNROLL
-        for (int t = 0; t < S; t++) wv[t] = vf_loadu(wp + t * kb);
-        DC_UNROLL
-        for (int j = 0; j < T + S - 1; j++) {
-          const vf x = vf_set1(ip[j]);
-          DC_UNROLL
-          for (int t = 0; t < S; t++)
-            if (j - t >= 0 && j - t < T) acc[j - t] = vf_fmadd(x, wv[t], acc[j - t]);
+      int64_t c = 0;
+      if (two)
+        for (; c + 1 < cn; c += 2) {
+          bk_slide_chan(acc, ir + c * in_c, wr + c * S * kb, T, S);
+          bk_slide_chan(acc2, ir + (c + 1) * in_c, wr + (c + 1) * S * kb, T, S);
         }
-      }
+      for (; c < cn; c++) bk_slide_chan(acc, ir + c * in_c, wr + c * S * kb, T, S);
     }
     c0 = cend;
   }
   DC_UNROLL
-  for (int q = 0; q < T; q++) vf_storeu(a->acc + q * kb, acc[q]);
+  for (int q = 0; q < T; q++) vf_storeu(a->acc + q * kb, two ? vf_add(acc[q], acc2[q]) : acc[q]);
 }
 
 /* Tile kinds: E stride 1 with edge skips (the NV that big layers use), 1 stride 1,

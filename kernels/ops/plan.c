@@ -193,7 +193,7 @@ static vconv_status parse(char *text, size_t len, table *out) {
   const size_t hl = strlen(head);
   if (strncmp(text, MAGIC "\n", sizeof MAGIC) != 0) return VCONV_ERR_WISDOM_CORRUPT;
   if ((size_t)(last + 1 - text) < hl || strncmp(text, head, hl) != 0) return VCONV_ERR_WISDOM_MISMATCH;
-  *last = '\0';
+  last[1] = '\0'; /* the entries end with the newline before the trailer */
   size_t n = 0;
   for (char *line = text + hl; *line;) {
     char *nl = strchr(line, '\n');

@@ -12,7 +12,7 @@ struct vconv_conv2d_op {
   unsigned char *conn;  /* the operator's copy of the connection table */
   size_t task_workspace;
   size_t task_count;
-  size_t grain;         /* least tasks per worker (vconv_i_grain) */
+  size_t grain, chunk;  /* least tasks per worker, most per claim (vconv_i_grain, _chunk) */
 };
 
 vconv_status vconv_conv2d_create_for_isa(const vconv_conv2d_desc *desc, vconv_algorithm algo,
@@ -55,7 +55,9 @@ vconv_status vconv_i_conv_make(const vconv_conv_shape *shape, const vconv_conv_k
   op->task_count = kernel->task_count(&s);
   op->task_workspace = kernel->task_workspace(&s);
   const double macs = (double)s.N * (double)s.K * (double)(s.P * s.Q) * (double)(s.Cg * s.R * s.S);
-  op->grain = vconv_i_grain(macs / (5 * vconv_i_lanes(kernel->isa)), op->task_count);
+  const double work_ns = macs / (5 * vconv_i_lanes(kernel->isa));
+  op->grain = vconv_i_grain(work_ns, op->task_count);
+  op->chunk = vconv_i_chunk(work_ns, op->task_count);
   *out = op;
   return VCONV_OK;
 oom:
@@ -110,7 +112,8 @@ vconv_status vconv_conv2d_run(const vconv_conv2d_op *op, const float *input, flo
   unsigned char *ws = NULL;
   if (need) ws = (unsigned char *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
   conv_call call = {op, input, output};
-  vconv_i_run_split(parallel, op->task_count, op->grain, ws, slice_bytes(op), conv_piece, &call);
+  vconv_i_run_split(parallel, op->task_count, op->grain, op->chunk, ws, slice_bytes(op), conv_piece,
+                    &call);
   vconv_i_free(owned);
   return VCONV_OK;
 }

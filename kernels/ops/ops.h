@@ -23,6 +23,11 @@ size_t vconv_i_workers(const vconv_parallel *par, size_t pieces);
 #define VCONV_I_MIN_WORKER_NS 2000.0
 /* Pieces one worker must get at least, for an operation estimated at work_ns. */
 size_t vconv_i_grain(double work_ns, size_t pieces);
+/* Pieces per claim on the shared counter: claims of several small pieces, as
+ * two cores bouncing the counter's cache line (~0.1-0.2 us a claim) cost more
+ * than a small piece (a 27 x 27 pooling plane). */
+#define VCONV_I_CLAIM_NS 1000.0
+size_t vconv_i_chunk(double work_ns, size_t pieces);
 /* vconv_i_workers when every worker must get at least `grain` pieces. */
 size_t vconv_i_workers_grain(const vconv_parallel *par, size_t pieces, size_t grain);
 
@@ -44,8 +49,9 @@ static inline double vconv_i_lanes(vconv_isa isa) {
   }
 }
 
-/* Same with vconv_i_workers_grain(par, pieces, grain) workers. */
-void vconv_i_run_split(const vconv_parallel *par, size_t pieces, size_t grain,
+/* Same with vconv_i_workers_grain(par, pieces, grain) workers claiming up to
+ * `chunk` pieces at a time. */
+void vconv_i_run_split(const vconv_parallel *par, size_t pieces, size_t grain, size_t chunk,
                        unsigned char *scratch, size_t scratch_stride, vconv_i_piece_fn piece,
                        void *arg);
 

@@ -60,6 +60,12 @@ size_t vconv_i_grain(double work_ns, size_t pieces) {
   return g < 1 ? 1 : (size_t)g + 1;
 }
 
+size_t vconv_i_chunk(double work_ns, size_t pieces) {
+  if (pieces == 0 || !(work_ns > 0)) return 1;
+  const double c = VCONV_I_CLAIM_NS / (work_ns / (double)pieces);
+  return c < 1 ? 1 : c >= (double)pieces ? pieces : (size_t)c + 1;
+}
+
 size_t vconv_i_workers_grain(const vconv_parallel *par, size_t pieces, size_t grain) {
   size_t w = par && par->parallel_for && par->threads > 1 ? par->threads : 1;
   const size_t most = grain > 1 ? pieces / grain : pieces;
@@ -89,14 +95,12 @@ static void worker(void *arg, size_t w) {
   }
 }
 
-void vconv_i_run_split(const vconv_parallel *par, size_t pieces, size_t grain,
+void vconv_i_run_split(const vconv_parallel *par, size_t pieces, size_t grain, size_t chunk,
                        unsigned char *scratch, size_t scratch_stride, vconv_i_piece_fn piece,
                        void *arg) {
   const size_t workers = vconv_i_workers_grain(par, pieces, grain);
-  /* Claims of several pieces: with one claim per piece, two cores bouncing the
-   * counter's cache line cost more than a small piece (a 27 x 27 pooling
-   * plane); eight claims per worker still even out a descheduled worker. */
-  size_t chunk = pieces / (workers * 8);
+  /* At least eight claims per worker, so that the others absorb a descheduled one. */
+  if (chunk > pieces / (workers * 8)) chunk = pieces / (workers * 8);
   if (chunk < 1) chunk = 1;
   pieces_call c = {0, pieces, chunk, scratch, scratch_stride, piece, arg};
   if (workers > 1)
@@ -107,7 +111,7 @@ void vconv_i_run_split(const vconv_parallel *par, size_t pieces, size_t grain,
 
 void vconv_i_run_pieces(const vconv_parallel *par, size_t pieces, unsigned char *scratch,
                         size_t scratch_stride, vconv_i_piece_fn piece, void *arg) {
-  vconv_i_run_split(par, pieces, 1, scratch, scratch_stride, piece, arg);
+  vconv_i_run_split(par, pieces, 1, 1, scratch, scratch_stride, piece, arg);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -10,7 +10,8 @@ struct vconv_pool2d_op {
   const vconv_pool_kernel *kernel;
   size_t task_count, task_workspace;       /* forward */
   size_t bwd_task_count, bwd_task_workspace; /* backward */
-  size_t grain, bwd_grain;                   /* least tasks per worker (vconv_i_grain) */
+  /* least tasks per worker and most per claim (vconv_i_grain, vconv_i_chunk) */
+  size_t grain, bwd_grain, chunk, bwd_chunk;
   float *weights; /* WEIGHTED: the operator's copy, shape.weights points here */
 };
 
@@ -46,6 +47,8 @@ vconv_status vconv_pool2d_create_for_isa(const vconv_pool2d_desc *desc, vconv_is
                          (1.5 * vconv_i_lanes(kernel->isa));
   op->grain = vconv_i_grain(taps_ns, op->task_count);
   op->bwd_grain = vconv_i_grain(taps_ns, op->bwd_task_count);
+  op->chunk = vconv_i_chunk(taps_ns, op->task_count);
+  op->bwd_chunk = vconv_i_chunk(taps_ns, op->bwd_task_count);
   *out = op;
   return VCONV_OK;
 }
@@ -117,8 +120,8 @@ static vconv_status forward(const vconv_pool2d_op *op, const float *input, float
   const vconv_status st = scratch_for(need, workspace, workspace_size, &ws, &owned);
   if (st != VCONV_OK) return st;
   pool_call call = {op, input, output, indices, {0}};
-  vconv_i_run_split(parallel, op->task_count, op->grain, ws, slice(op->task_workspace), fwd_piece,
-                    &call);
+  vconv_i_run_split(parallel, op->task_count, op->grain, op->chunk, ws, slice(op->task_workspace),
+                    fwd_piece, &call);
   vconv_i_free(owned);
   return VCONV_OK;
 }
@@ -175,8 +178,8 @@ vconv_status vconv_pool2d_backward(const vconv_pool2d_op *op, const float *input
   /* What the kind does not use stays NULL, so a kernel cannot read it by mistake. */
   if (s->kind != VCONV_POOL_L2) call.grads.output = NULL;
   if (!has_indices(s)) call.grads.indices = NULL;
-  vconv_i_run_split(parallel, op->bwd_task_count, op->bwd_grain, ws, slice(op->bwd_task_workspace),
-                    bwd_piece, &call);
+  vconv_i_run_split(parallel, op->bwd_task_count, op->bwd_grain, op->bwd_chunk, ws,
+                    slice(op->bwd_task_workspace), bwd_piece, &call);
   vconv_i_free(owned);
   return VCONV_OK;
 }

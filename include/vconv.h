@@ -216,9 +216,9 @@ VCONV_API const char *vconv_algorithm_name(vconv_algorithm algo);
  * its own parallel-for: it must call task(task_arg, i) exactly once for every
  * i in [0, n), in any order and on any threads, and return when all calls
  * have returned.  `threads` is how many of those calls may run at once (the
- * pool's thread count); run() makes n = threads calls, each a worker that
- * takes pieces of the operation from a shared counter, and gives each worker
- * its own part of the workspace.  NULL (or a NULL parallel_for) runs
+ * pool's thread count); run() makes n <= threads calls (fewer for small
+ * operations, see below), each a worker that takes pieces of the operation
+ * from a shared counter, and gives each worker its own part of the workspace.  NULL (or a NULL parallel_for) runs
  * everything on the calling thread.  Results do not depend on the thread
  * count: every piece writes its own outputs in a fixed order.
  */
@@ -257,7 +257,8 @@ VCONV_API vconv_status vconv_parallel_from_pthreadpool(struct pthreadpool *pool,
  * cores when built with it, else logical CPUs); the calling thread is left as
  * it is.  Idle threads spin for 0.2 ms, then sleep.  The pool's parallel_for
  * runs one call at a time (concurrent callers take turns).
- * VCONV_ERR_UNSUPPORTED_OPTION if pinning is refused (no pool is created).
+ * VCONV_ERR_UNSUPPORTED_OPTION if pinning is refused, VCONV_ERR_INVALID_ARGUMENT
+ * for unknown flags or more than 262143 threads (no pool is created then).
  */
 #define VCONV_THREADPOOL_PIN 1u
 typedef struct vconv_threadpool vconv_threadpool;
@@ -265,7 +266,7 @@ VCONV_API vconv_status vconv_threadpool_create(size_t threads, unsigned flags,
                                                vconv_threadpool **pool);
 /* The pool as a vconv_parallel, valid until destroy; NULL for a NULL pool. */
 VCONV_API const vconv_parallel *vconv_threadpool_parallel(const vconv_threadpool *pool);
-/* Waits for nothing: must not race with a run on the pool.  NULL is a no-op. */
+/* Stops and joins the threads; must not race with a run on the pool.  NULL is a no-op. */
 VCONV_API void vconv_threadpool_destroy(vconv_threadpool *pool);
 
 /*

@@ -476,6 +476,22 @@ static void wisdom(void) {
   CHECK_STATUS(vconv_wisdom_import(missing), VCONV_ERR_IO);
   CHECK_STATUS(vconv_wisdom_export(missing), VCONV_ERR_IO);
   CHECK_STATUS(vconv_wisdom_import(NULL), VCONV_ERR_NULL_POINTER);
+  CHECK_STATUS(vconv_wisdom_export(NULL), VCONV_ERR_NULL_POINTER);
+  vconv_conv2d_op *none = (vconv_conv2d_op *)&none;
+  CHECK_STATUS(vconv_conv2d_create_planned(NULL, VCONV_ALGO_AUTO, 0, NULL, w, NULL, &none),
+               VCONV_ERR_NULL_POINTER);
+  CHECK_STATUS(vconv_conv2d_create_planned(&d[0], VCONV_ALGO_AUTO, 0, NULL, NULL, NULL, &none),
+               VCONV_ERR_NULL_POINTER);
+  CHECK(none == (vconv_conv2d_op *)&none, "a NULL-pointer refusal wrote the output");
+  CHECK_STATUS(vconv_conv2d_create_planned(&d[0], (vconv_algorithm)9, VCONV_PLAN_MEASURE, NULL, w,
+                                           NULL, &none),
+               VCONV_ERR_INVALID_ALGORITHM);
+  CHECK(none == NULL, "a refused create left an operator");
+  d[0].kernel_h = 0;
+  CHECK_STATUS(vconv_conv2d_create_planned(&d[0], VCONV_ALGO_AUTO, VCONV_PLAN_MEASURE, NULL, w, NULL,
+                                           &none),
+               VCONV_ERR_INVALID_KERNEL_SIZE);
+  CHECK_STATUS(vconv_parallel_from_pthreadpool(NULL, NULL), VCONV_ERR_NULL_POINTER);
   free(bad), free(forced), free(t1), free(w);
 }
 
@@ -523,6 +539,7 @@ static void denormals(void) {
   CHECK_STATUS(st, VCONV_ERR_UNSUPPORTED_OPTION);
 #endif
   CHECK_STATUS(vconv_flush_denormals_begin(NULL), VCONV_ERR_NULL_POINTER);
+  CHECK_STATUS(vconv_flush_denormals_end(NULL), VCONV_ERR_NULL_POINTER);
 }
 
 int main(void) {

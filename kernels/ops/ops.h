@@ -17,10 +17,11 @@ const vconv_conv_kernel *vconv_i_conv_kernel_of(const vconv_conv2d_op *op);
 /* How many workers run() uses for `pieces` pieces of work. */
 size_t vconv_i_workers(const vconv_parallel *par, size_t pieces);
 
-/* Below about this much work per worker, waking another thread and sharing
- * the piece counter cost more than they save (LeNet-5's pooling layers take
- * 0.2 us on one core, a pool's wake-up and handover about 1 us). */
-#define VCONV_I_MIN_WORKER_NS 2000.0
+/* Below about this much work per worker, handing work to another thread
+ * costs more than it saves: a spinning pool's handover (publish, claim,
+ * finish, three cache-line transfers) is about 0.5 us; LeNet-5's pooling
+ * layers take 0.1-0.2 us on one core. */
+#define VCONV_I_MIN_WORKER_NS 1000.0
 /* Pieces one worker must get at least, for an operation estimated at work_ns. */
 size_t vconv_i_grain(double work_ns, size_t pieces);
 /* Pieces per claim on the shared counter: claims of several small pieces, as

@@ -77,9 +77,22 @@ size_t vconv_i_workers(const vconv_parallel *par, size_t pieces) {
   return vconv_i_workers_grain(par, pieces, 1);
 }
 
+/*
+ * Worker w starts on its own contiguous share of the pieces (slot w), so a
+ * thread meets the same inputs and outputs run after run, and the next
+ * layer, split the same way, finds in its core's cache what this one wrote;
+ * a worker that runs out takes pieces from the other slots, so a descheduled
+ * thread delays the call by at most the piece it is in.
+ */
+#define MAX_SLOTS 32
+typedef struct slot {
+  _Alignas(64) atomic_size_t next; /* a line of its own: owners do not share it */
+  size_t end;
+} slot;
+
 typedef struct pieces_call {
-  atomic_size_t next;
-  size_t pieces, chunk;
+  slot slots[MAX_SLOTS];
+  size_t nslots, chunk;
   unsigned char *scratch;
   size_t stride;
   vconv_i_piece_fn piece;
@@ -89,9 +102,12 @@ typedef struct pieces_call {
 static void worker(void *arg, size_t w) {
   pieces_call *c = arg;
   void *scratch = c->scratch ? c->scratch + w * c->stride : NULL;
-  for (size_t i; (i = atomic_fetch_add_explicit(&c->next, c->chunk, memory_order_relaxed)) < c->pieces;) {
-    const size_t end = c->pieces - i > c->chunk ? i + c->chunk : c->pieces;
-    for (; i < end; i++) c->piece(c->arg, scratch, i);
+  for (size_t k = 0; k < c->nslots; k++) {
+    slot *s = &c->slots[(w + k) % c->nslots];
+    for (size_t i; (i = atomic_fetch_add_explicit(&s->next, c->chunk, memory_order_relaxed)) < s->end;) {
+      const size_t end = s->end - i > c->chunk ? i + c->chunk : s->end;
+      for (; i < end; i++) c->piece(c->arg, scratch, i);
+    }
   }
 }
 
@@ -102,7 +118,17 @@ void vconv_i_run_split(const vconv_parallel *par, size_t pieces, size_t grain, s
   /* At least eight claims per worker, so that the others absorb a descheduled one. */
   if (chunk > pieces / (workers * 8)) chunk = pieces / (workers * 8);
   if (chunk < 1) chunk = 1;
-  pieces_call c = {0, pieces, chunk, scratch, scratch_stride, piece, arg};
+  pieces_call c;
+  c.nslots = workers < MAX_SLOTS ? workers : MAX_SLOTS;
+  for (size_t j = 0; j < c.nslots; j++) {
+    atomic_init(&c.slots[j].next, j * pieces / c.nslots);
+    c.slots[j].end = (j + 1) * pieces / c.nslots;
+  }
+  c.chunk = chunk;
+  c.scratch = scratch;
+  c.stride = scratch_stride;
+  c.piece = piece;
+  c.arg = arg;
   if (workers > 1)
     par->parallel_for(par->context, workers, worker, &c);
   else

@@ -842,6 +842,21 @@ static void alexnet_cases(void) {
   }
 }
 
+/* Rows wider than the random shapes reach (at most 37 + padding): im2col
+ * splits a strided row into phases a vector block at a time (sw * VEC_W
+ * floats, 64 at stride 4 on AVX-512) with a scalar tail, from the image row
+ * itself or, with horizontal padding, from a padded copy; these take both
+ * routes with several blocks and a tail on every tier. */
+static void wide_strided_cases(void) {
+  printf("== wide strided rows\n");
+  conv_case cc = conv_layer("wide-s4-pad3", 2, 131, 5, 7, 4, 3, 1, VCONV_ACTIVATION_NONE);
+  named_conv(&cc);
+  cc = conv_layer("wide-s4-nopad", 3, 150, 4, 6, 4, 0, 1, VCONV_ACTIVATION_RELU);
+  named_conv(&cc);
+  cc = conv_layer("wide-s2-pad2", 2, 77, 6, 5, 2, 2, 1, VCONV_ACTIVATION_CLAMP);
+  named_conv(&cc);
+}
+
 /* Output sizes and parameter counts of the source documents. */
 static void size_and_param_checks(void) {
   printf("== sizes and parameter counts\n");
@@ -1170,6 +1185,7 @@ int main(int argc, char **argv) {
   printf("  (%.2f s)\n", test_now() - t);
   t = test_now();
   alexnet_cases();
+  wide_strided_cases();
   printf("  (%.2f s)\n", test_now() - t);
   t = test_now();
   random_conv_cases();

@@ -15,17 +15,24 @@ struct vconv_conv2d_op {
   size_t grain, chunk;  /* least tasks per worker, most per claim (vconv_i_grain, _chunk) */
 };
 
+vconv_status vconv_i_conv_prepare(const vconv_conv2d_desc *desc, vconv_algorithm algo,
+                                  vconv_isa isa, const float *weights, vconv_conv2d_op **out,
+                                  vconv_conv_shape *s, vconv_isa *tier) {
+  if (!desc || !weights || !out) return VCONV_ERR_NULL_POINTER;
+  *out = NULL;
+  vconv_status st = vconv_i_conv_resolve(desc, s);
+  if (st != VCONV_OK) return st;
+  if ((int)algo < 0 || (int)algo >= VCONV_ALGO_COUNT) return VCONV_ERR_INVALID_ALGORITHM;
+  return vconv_i_resolve_isa(isa, tier);
+}
+
 vconv_status vconv_conv2d_create_for_isa(const vconv_conv2d_desc *desc, vconv_algorithm algo,
                                          vconv_isa isa, const float *weights, const float *bias,
                                          vconv_conv2d_op **out) {
-  if (!desc || !weights || !out) return VCONV_ERR_NULL_POINTER;
-  *out = NULL;
   vconv_conv_shape s;
-  vconv_status st = vconv_i_conv_resolve(desc, &s);
-  if (st != VCONV_OK) return st;
-  if ((int)algo < 0 || (int)algo >= VCONV_ALGO_COUNT) return VCONV_ERR_INVALID_ALGORITHM;
   vconv_isa tier;
-  if ((st = vconv_i_resolve_isa(isa, &tier)) != VCONV_OK) return st;
+  vconv_status st = vconv_i_conv_prepare(desc, algo, isa, weights, out, &s, &tier);
+  if (st != VCONV_OK) return st;
   const vconv_conv_kernel *kernel;
   if ((st = vconv_i_select_conv(algo, tier, &s, &kernel)) != VCONV_OK) return st;
   return vconv_i_conv_make(&s, kernel, weights, bias, out);

@@ -9,6 +9,11 @@
 vconv_status vconv_i_conv_resolve(const vconv_conv2d_desc *d, vconv_conv_shape *s);
 vconv_status vconv_i_pool_resolve(const vconv_pool2d_desc *d, vconv_pool_shape *s);
 
+/* create's common checks, in their documented order: pointers (then *op =
+ * NULL), the descriptor, the algorithm, the tier; fills *s and *tier. */
+vconv_status vconv_i_conv_prepare(const vconv_conv2d_desc *desc, vconv_algorithm algo,
+                                  vconv_isa isa, const float *weights, vconv_conv2d_op **op,
+                                  vconv_conv_shape *s, vconv_isa *tier);
 /* An operator running `kernel` (applicable to the resolved shape *s). */
 vconv_status vconv_i_conv_make(const vconv_conv_shape *s, const vconv_conv_kernel *kernel,
                                const float *weights, const float *bias, vconv_conv2d_op **op);

@@ -346,16 +346,12 @@ vconv_status vconv_conv2d_create_planned(const vconv_conv2d_desc *desc, vconv_al
                                          unsigned flags, const vconv_parallel *parallel,
                                          const float *weights, const float *bias,
                                          vconv_conv2d_op **out) {
-  if (!desc || !weights || !out) return VCONV_ERR_NULL_POINTER;
-  *out = NULL;
-  /* The checks in create_for_isa's order, then the flags. */
+  /* create_for_isa's checks, then the flags. */
   vconv_conv_shape s;
-  vconv_status st = vconv_i_conv_resolve(desc, &s);
-  if (st != VCONV_OK) return st;
-  if ((int)algo < 0 || (int)algo >= VCONV_ALGO_COUNT) return VCONV_ERR_INVALID_ALGORITHM;
-  if (flags & ~(unsigned)VCONV_PLAN_MEASURE) return VCONV_ERR_INVALID_ARGUMENT;
   vconv_isa tier;
-  if ((st = vconv_i_resolve_isa(VCONV_ISA_AUTO, &tier)) != VCONV_OK) return st;
+  vconv_status st = vconv_i_conv_prepare(desc, algo, VCONV_ISA_AUTO, weights, out, &s, &tier);
+  if (st != VCONV_OK) return st;
+  if (flags & ~(unsigned)VCONV_PLAN_MEASURE) return VCONV_ERR_INVALID_ARGUMENT;
   const size_t threads = vconv_i_workers(parallel, SIZE_MAX);
   if (algo == VCONV_ALGO_AUTO) {
     pthread_once(&env_once, import_env);

@@ -143,8 +143,12 @@ static void add_context(int all_threads) {
   bm_add_context("tiers_built", built);
   bm_add_context("tiers_available", s);
   bm_add_context("tier_effective", vconv_isa_name(vconv_isa_effective()));
-  snprintf(s, sizeof s, "%d (t:%d rows; our pool: pthreads, caller participates)", all_threads, all_threads);
+  snprintf(s, sizeof s, "%d (t:%d rows; our pool: vconv_threadpool, caller participates)", all_threads, all_threads);
   bm_add_context("threads_all", s);
+  {
+    const char *w = getenv("VCONV_WISDOM");
+    bm_add_context("wisdom", w && *w ? w : "none (auto rows use the heuristic)");
+  }
   snprintf(s, sizeof s, "%s %s", BENCH_CC_ID, BENCH_CC_VERSION);
   bm_add_context("compiler", s);
   bm_add_context("compiler_flags", BENCH_C_FLAGS);

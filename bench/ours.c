@@ -54,7 +54,10 @@ void bench_ours(bm_state *st, void *arg) {
     vconv_conv2d_desc cd;
     vconv_conv2d_op *op = NULL;
     bench_conv_desc(l, c->batch, VCONV_LAYOUT_NCHW, &cd);
-    s = vconv_conv2d_create_for_isa(&cd, algo, isa, d.w, d.bias, &op);
+    /* auto is planned for this thread count: wisdom (VCONV_WISDOM, written by
+     * vconv-tune) where it has the layer, else the heuristic. */
+    s = c->impl == IMPL_AUTO ? vconv_conv2d_create_planned(&cd, algo, 0, par, d.w, d.bias, &op)
+                             : vconv_conv2d_create_for_isa(&cd, algo, isa, d.w, d.bias, &op);
     size_t wsn = op ? vconv_conv2d_workspace_size(op, par) : 0;
     void *ws = wsn ? bench_alloc(wsn / sizeof(float) + 1) : NULL;
     if (s == VCONV_OK) s = vconv_conv2d_run(op, d.in, out, ws, wsn, par); /* warm-up */

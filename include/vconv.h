@@ -87,7 +87,12 @@ typedef enum vconv_status {
   VCONV_ERR_INVALID_ARGUMENT = 22,    /* any other out-of-range argument (e.g. a variant index) */
   /* a valid option the operator's kind does not have: pooling dilation other
    * than max, indices of a pooling kind without a single source tap */
-  VCONV_ERR_UNSUPPORTED_OPTION = 23
+  VCONV_ERR_UNSUPPORTED_OPTION = 23,
+  VCONV_ERR_IO = 24,                  /* a wisdom file cannot be opened, read or written */
+  /* a wisdom file from another library version, kernel registry or CPU: nothing imported */
+  VCONV_ERR_WISDOM_MISMATCH = 25,
+  /* a wisdom file that is not well formed (corrupt, truncated): nothing imported */
+  VCONV_ERR_WISDOM_CORRUPT = 26
 } vconv_status;
 
 /* Static English text for a status; never NULL (unknown codes get a generic text). */
@@ -211,9 +216,9 @@ VCONV_API const char *vconv_algorithm_name(vconv_algorithm algo);
  * its own parallel-for: it must call task(task_arg, i) exactly once for every
  * i in [0, n), in any order and on any threads, and return when all calls
  * have returned.  `threads` is how many of those calls may run at once (the
- * pool's thread count); run() makes n = threads calls, each a worker that
- * takes pieces of the operation from a shared counter, and gives each worker
- * its own part of the workspace.  NULL (or a NULL parallel_for) runs
+ * pool's thread count); run() makes n <= threads calls (fewer for small
+ * operations, see below), each a worker that takes pieces of the operation
+ * from a shared counter, and gives each worker its own part of the workspace.  NULL (or a NULL parallel_for) runs
  * everything on the calling thread.  Results do not depend on the thread
  * count: every piece writes its own outputs in a fixed order.
  */
@@ -223,6 +228,59 @@ typedef struct vconv_parallel {
   void *context;
   size_t threads; /* 0 is taken as 1 */
 } vconv_parallel;
+
+/*
+ * Work is split into pieces (batch x output-channel blocks x row tiles for
+ * convolution, planes or rows for pooling, blocks of C for GEMM), so batch 1
+ * has as many pieces as batch 16.  An operation estimated below a few
+ * microseconds per worker uses fewer workers (LeNet-5's layers often one):
+ * waking a thread would cost more than it saves.  The environment variable
+ * VCONV_SPLIT_MIN_NS=<ns> (read at create) overrides that least work per
+ * worker; 0 splits everything that has pieces.
+ */
+
+/* A caller's pthreadpool_t (pthreadpool.h, the pool PyTorch, XNNPACK and
+ * NNPACK share) as a vconv_parallel: *out runs on the pool's threads, which
+ * the caller keeps alive while *out is in use.  pool NULL gives the calling
+ * thread.  VCONV_ERR_UNSUPPORTED_OPTION when the library was built without
+ * pthreadpool (*out is then the calling thread). */
+struct pthreadpool;
+VCONV_API vconv_status vconv_parallel_from_pthreadpool(struct pthreadpool *pool,
+                                                       vconv_parallel *out);
+
+/*
+ * A thread pool for callers that have none.  The library never creates one by
+ * itself; the caller owns it and destroys it.  threads: 0 = one per physical
+ * core (hwloc's topology when built with hwloc, else the OS); the calling
+ * thread of run() is one of them, so threads - 1 threads are started.
+ * VCONV_THREADPOOL_PIN binds pool thread i to core i (modulo the cores; hwloc
+ * cores when built with it, else logical CPUs); the calling thread is left as
+ * it is.  Idle threads spin for 0.2 ms, then sleep.  The pool's parallel_for
+ * runs one call at a time (concurrent callers take turns).
+ * VCONV_ERR_UNSUPPORTED_OPTION if pinning is refused, VCONV_ERR_INVALID_ARGUMENT
+ * for unknown flags or more than 262143 threads (no pool is created then).
+ */
+#define VCONV_THREADPOOL_PIN 1u
+typedef struct vconv_threadpool vconv_threadpool;
+VCONV_API vconv_status vconv_threadpool_create(size_t threads, unsigned flags,
+                                               vconv_threadpool **pool);
+/* The pool as a vconv_parallel, valid until destroy; NULL for a NULL pool. */
+VCONV_API const vconv_parallel *vconv_threadpool_parallel(const vconv_threadpool *pool);
+/* Stops and joins the threads; must not race with a run on the pool.  NULL is a no-op. */
+VCONV_API void vconv_threadpool_destroy(vconv_threadpool *pool);
+
+/*
+ * Denormals.  The library never changes MXCSR / FPCR; a caller that wants
+ * flush-to-zero (faster on some CPUs when activations decay to subnormals)
+ * opens a scope on each thread that runs vconv code (its pool threads too):
+ * begin sets FTZ and DAZ (x86) or FPCR.FZ (AArch64) on the calling thread and
+ * saves the previous bits, end restores them.  Results then differ from the
+ * documented error bounds wherever a subnormal occurs.
+ * VCONV_ERR_UNSUPPORTED_OPTION on other architectures.
+ */
+typedef struct vconv_fp_state { uint64_t bits; } vconv_fp_state;
+VCONV_API vconv_status vconv_flush_denormals_begin(vconv_fp_state *saved);
+VCONV_API vconv_status vconv_flush_denormals_end(const vconv_fp_state *saved);
 
 /* ------------------------------------------------------------------------ */
 /* 2-D convolution                                                            */
@@ -302,6 +360,48 @@ VCONV_API vconv_algorithm vconv_conv2d_algorithm(const vconv_conv2d_op *op);
 VCONV_API vconv_isa vconv_conv2d_isa(const vconv_conv2d_op *op);
 /* NULL is a no-op. */
 VCONV_API void vconv_conv2d_destroy(vconv_conv2d_op *op);
+
+/*
+ * The planner.  vconv_conv2d_create_planned() is create() that also takes the
+ * `parallel` the operator will run with (its thread count is part of the
+ * plan) and flags:
+ *   0                  algo AUTO: the kernel recorded in wisdom for this
+ *                      descriptor and thread count, if it can run here, else
+ *                      the heuristic (VCONV_ALGO_AUTO above).
+ *   VCONV_PLAN_MEASURE algo AUTO: without wisdom for the key, times every
+ *                      candidate (each applicable algorithm on each tier that
+ *                      can run here; the kernels' own blocking follows the
+ *                      shape and the caches) on scratch data with `parallel`,
+ *                      keeps the fastest and records it as wisdom.  An
+ *                      explicit algo times that algorithm's tiers and records
+ *                      nothing.  Create then takes a few runs of the layer.
+ * vconv_conv2d_create(desc, AUTO, ...) consults wisdom for one thread.
+ * Wisdom is process-wide (thread safe), starts with the file named by the
+ * environment variable VCONV_WISDOM if set (imported at the first planned
+ * create; a file that does not import is ignored), and lives until exit.
+ */
+#define VCONV_PLAN_MEASURE 1u
+VCONV_API vconv_status vconv_conv2d_create_planned(const vconv_conv2d_desc *desc,
+                                                   vconv_algorithm algo, unsigned flags,
+                                                   const vconv_parallel *parallel,
+                                                   const float *weights, const float *bias,
+                                                   vconv_conv2d_op **op);
+
+/*
+ * Wisdom files (text, FFTW-style).  The header names the library version, a
+ * hash of the kernel registry and the CPU (vendor, model, tiers); each line
+ * maps a resolved descriptor and a thread count to a kernel; a trailer counts
+ * the lines and checksums the file.  Import is all or nothing: a file from
+ * another version, registry or CPU is VCONV_ERR_WISDOM_MISMATCH, a malformed,
+ * truncated or altered one VCONV_ERR_WISDOM_CORRUPT, and neither changes the
+ * wisdom held.  Imported entries replace held ones of the same key.
+ */
+VCONV_API vconv_status vconv_wisdom_export(const char *path);
+VCONV_API vconv_status vconv_wisdom_import(const char *path);
+/* Entries held now. */
+VCONV_API size_t vconv_wisdom_count(void);
+/* Drops every entry. */
+VCONV_API void vconv_wisdom_forget(void);
 
 /*
  * Every convolution kernel built into the library, whether or not this CPU can

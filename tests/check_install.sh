@@ -36,10 +36,12 @@ flags=$(pcx --cflags --libs vconv)
 libdir=$(pcx --variable=libdir vconv)
 cc -std=c11 -Wall -Wextra -Werror "$t/use.c" $flags -o "$t/use_shared"
 LD_LIBRARY_PATH=$libdir "$t/use_shared"
-# Static: the archive itself, with the optional dependencies linked dynamically.
+# Static: the archive itself, with the optional dependencies linked dynamically:
+# the packages of Requires.private and the libraries of Libs.private (pthreadpool).
 deps=$(pkg-config --print-requires-private vconv | awk '{print $1}' | tr '\n' ' ')
+private=$(sed -n 's/^Libs.private: //p' "$libdir/pkgconfig/vconv.pc")
 cc -std=c11 "$t/use.c" $(pcx --cflags vconv) "$libdir/libvconv.a" \
-  ${deps:+$(pkg-config --libs $deps)} -lpthread -lm -o "$t/use_static"
+  ${deps:+$(pkg-config --libs $deps)} $private -lpthread -lm -o "$t/use_static"
 "$t/use_static"
 if ldd "$t/use_static" | grep -q libvconv; then echo "FAIL: static build links libvconv.so"; exit 1; fi
 # Subproject: declare_dependency / override_dependency.

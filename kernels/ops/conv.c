@@ -1,5 +1,4 @@
 /* Convolution operators: create (validate, select, pack once), run, destroy. */
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,61 +12,35 @@ struct vconv_conv2d_op {
   unsigned char *conn;  /* the operator's copy of the connection table */
   size_t task_workspace;
   size_t task_count;
+  size_t grain, chunk;  /* least tasks per worker, most per claim (vconv_i_grain, _chunk) */
 };
 
-void *vconv_i_alloc(size_t bytes) {
-  const size_t align = 64;
-  if (bytes > SIZE_MAX - align) return NULL;
-  return aligned_alloc(align, (bytes + align - 1) / align * align + (bytes == 0 ? align : 0));
-}
-
-void vconv_i_free(void *p) { free(p); }
-
-size_t vconv_i_workers(const vconv_parallel *par, size_t pieces) {
-  size_t w = par && par->parallel_for && par->threads > 1 ? par->threads : 1;
-  return w < pieces ? w : (pieces ? pieces : 1);
-}
-
-typedef struct pieces_call {
-  atomic_size_t next;
-  size_t pieces;
-  unsigned char *scratch;
-  size_t stride;
-  vconv_i_piece_fn piece;
-  void *arg;
-} pieces_call;
-
-static void worker(void *arg, size_t w) {
-  pieces_call *c = arg;
-  void *scratch = c->scratch ? c->scratch + w * c->stride : NULL;
-  for (size_t i; (i = atomic_fetch_add_explicit(&c->next, 1, memory_order_relaxed)) < c->pieces;)
-    c->piece(c->arg, scratch, i);
-}
-
-void vconv_i_run_pieces(const vconv_parallel *par, size_t pieces, unsigned char *scratch,
-                        size_t scratch_stride, vconv_i_piece_fn piece, void *arg) {
-  pieces_call c = {0, pieces, scratch, scratch_stride, piece, arg};
-  const size_t workers = vconv_i_workers(par, pieces);
-  if (workers > 1)
-    par->parallel_for(par->context, workers, worker, &c);
-  else
-    worker(&c, 0);
+vconv_status vconv_i_conv_prepare(const vconv_conv2d_desc *desc, vconv_algorithm algo,
+                                  vconv_isa isa, const float *weights, vconv_conv2d_op **out,
+                                  vconv_conv_shape *s, vconv_isa *tier) {
+  if (!desc || !weights || !out) return VCONV_ERR_NULL_POINTER;
+  *out = NULL;
+  vconv_status st = vconv_i_conv_resolve(desc, s);
+  if (st != VCONV_OK) return st;
+  if ((int)algo < 0 || (int)algo >= VCONV_ALGO_COUNT) return VCONV_ERR_INVALID_ALGORITHM;
+  return vconv_i_resolve_isa(isa, tier);
 }
 
 vconv_status vconv_conv2d_create_for_isa(const vconv_conv2d_desc *desc, vconv_algorithm algo,
                                          vconv_isa isa, const float *weights, const float *bias,
                                          vconv_conv2d_op **out) {
-  if (!desc || !weights || !out) return VCONV_ERR_NULL_POINTER;
-  *out = NULL;
   vconv_conv_shape s;
-  vconv_status st = vconv_i_conv_resolve(desc, &s);
-  if (st != VCONV_OK) return st;
-  if ((int)algo < 0 || (int)algo >= VCONV_ALGO_COUNT) return VCONV_ERR_INVALID_ALGORITHM;
   vconv_isa tier;
-  if ((st = vconv_i_resolve_isa(isa, &tier)) != VCONV_OK) return st;
+  vconv_status st = vconv_i_conv_prepare(desc, algo, isa, weights, out, &s, &tier);
+  if (st != VCONV_OK) return st;
   const vconv_conv_kernel *kernel;
   if ((st = vconv_i_select_conv(algo, tier, &s, &kernel)) != VCONV_OK) return st;
+  return vconv_i_conv_make(&s, kernel, weights, bias, out);
+}
 
+vconv_status vconv_i_conv_make(const vconv_conv_shape *shape, const vconv_conv_kernel *kernel,
+                               const float *weights, const float *bias, vconv_conv2d_op **out) {
+  vconv_conv_shape s = *shape;
   vconv_conv2d_op *op = calloc(1, sizeof *op);
   if (!op) return VCONV_ERR_OUT_OF_MEMORY;
   const size_t conn_bytes = (size_t)(s.K * s.Cg);
@@ -88,6 +61,10 @@ vconv_status vconv_conv2d_create_for_isa(const vconv_conv2d_desc *desc, vconv_al
   op->kernel = kernel;
   op->task_count = kernel->task_count(&s);
   op->task_workspace = kernel->task_workspace(&s);
+  const double macs = (double)s.N * (double)s.K * (double)(s.P * s.Q) * (double)(s.Cg * s.R * s.S);
+  const double work_ns = macs / (5 * vconv_i_lanes(kernel->isa));
+  op->grain = vconv_i_grain(work_ns, op->task_count);
+  op->chunk = vconv_i_chunk(work_ns, op->task_count);
   *out = op;
   return VCONV_OK;
 oom:
@@ -97,7 +74,7 @@ oom:
 
 vconv_status vconv_conv2d_create(const vconv_conv2d_desc *desc, vconv_algorithm algo,
                                  const float *weights, const float *bias, vconv_conv2d_op **op) {
-  return vconv_conv2d_create_for_isa(desc, algo, VCONV_ISA_AUTO, weights, bias, op);
+  return vconv_conv2d_create_planned(desc, algo, 0, NULL, weights, bias, op);
 }
 
 vconv_status vconv_conv1d_create(const vconv_conv1d_desc *desc, vconv_algorithm algo,
@@ -114,7 +91,7 @@ static size_t slice_bytes(const vconv_conv2d_op *op) { return (op->task_workspac
 size_t vconv_conv2d_workspace_size(const vconv_conv2d_op *op, const vconv_parallel *parallel) {
   if (!op || op->task_workspace == 0) return 0;
   /* + 64: slack to align unaligned caller memory */
-  return slice_bytes(op) * vconv_i_workers(parallel, op->task_count) + 64;
+  return slice_bytes(op) * vconv_i_workers_grain(parallel, op->task_count, op->grain) + 64;
 }
 
 typedef struct conv_call {
@@ -142,10 +119,13 @@ vconv_status vconv_conv2d_run(const vconv_conv2d_op *op, const float *input, flo
   unsigned char *ws = NULL;
   if (need) ws = (unsigned char *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
   conv_call call = {op, input, output};
-  vconv_i_run_pieces(parallel, op->task_count, ws, slice_bytes(op), conv_piece, &call);
+  vconv_i_run_split(parallel, op->task_count, op->grain, op->chunk, ws, slice_bytes(op), conv_piece,
+                    &call);
   vconv_i_free(owned);
   return VCONV_OK;
 }
+
+const vconv_conv_kernel *vconv_i_conv_kernel_of(const vconv_conv2d_op *op) { return op->kernel; }
 
 const char *vconv_conv2d_kernel_name(const vconv_conv2d_op *op) { return op ? op->kernel->name : NULL; }
 vconv_algorithm vconv_conv2d_algorithm(const vconv_conv2d_op *op) {

@@ -10,6 +10,8 @@ struct vconv_pool2d_op {
   const vconv_pool_kernel *kernel;
   size_t task_count, task_workspace;       /* forward */
   size_t bwd_task_count, bwd_task_workspace; /* backward */
+  /* least tasks per worker and most per claim (vconv_i_grain, vconv_i_chunk) */
+  size_t grain, bwd_grain, chunk, bwd_chunk;
   float *weights; /* WEIGHTED: the operator's copy, shape.weights points here */
 };
 
@@ -41,6 +43,12 @@ vconv_status vconv_pool2d_create_for_isa(const vconv_pool2d_desc *desc, vconv_is
   op->task_workspace = kernel->task_workspace(&s);
   op->bwd_task_count = kernel->bwd_task_count(&s);
   op->bwd_task_workspace = kernel->bwd_task_workspace(&s);
+  const double taps_ns = (double)s.N * (double)s.C * (double)(s.P * s.Q) * (double)(s.R * s.S) /
+                         (1.5 * vconv_i_lanes(kernel->isa));
+  op->grain = vconv_i_grain(taps_ns, op->task_count);
+  op->bwd_grain = vconv_i_grain(taps_ns, op->bwd_task_count);
+  op->chunk = vconv_i_chunk(taps_ns, op->task_count);
+  op->bwd_chunk = vconv_i_chunk(taps_ns, op->bwd_task_count);
   *out = op;
   return VCONV_OK;
 }
@@ -59,14 +67,14 @@ vconv_status vconv_pool1d_create(const vconv_pool1d_desc *desc, vconv_pool2d_op 
 /* Each worker's scratch is a cache-line multiple. */
 static size_t slice(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
-static size_t need_for(size_t task_ws, size_t tasks, const vconv_parallel *parallel) {
-  return task_ws ? slice(task_ws) * vconv_i_workers(parallel, tasks) + 64 : 0;
+static size_t need_for(size_t task_ws, size_t tasks, size_t grain, const vconv_parallel *parallel) {
+  return task_ws ? slice(task_ws) * vconv_i_workers_grain(parallel, tasks, grain) + 64 : 0;
 }
 
 size_t vconv_pool2d_workspace_size(const vconv_pool2d_op *op, const vconv_parallel *parallel) {
   if (!op) return 0;
-  const size_t f = need_for(op->task_workspace, op->task_count, parallel);
-  const size_t b = need_for(op->bwd_task_workspace, op->bwd_task_count, parallel);
+  const size_t f = need_for(op->task_workspace, op->task_count, op->grain, parallel);
+  const size_t b = need_for(op->bwd_task_workspace, op->bwd_task_count, op->bwd_grain, parallel);
   return f > b ? f : b;
 }
 
@@ -106,13 +114,14 @@ static void bwd_piece(void *arg, void *scratch, size_t i) {
 static vconv_status forward(const vconv_pool2d_op *op, const float *input, float *output,
                             int32_t *indices, void *workspace, size_t workspace_size,
                             const vconv_parallel *parallel) {
-  const size_t need = need_for(op->task_workspace, op->task_count, parallel);
+  const size_t need = need_for(op->task_workspace, op->task_count, op->grain, parallel);
   unsigned char *ws;
   void *owned;
   const vconv_status st = scratch_for(need, workspace, workspace_size, &ws, &owned);
   if (st != VCONV_OK) return st;
   pool_call call = {op, input, output, indices, {0}};
-  vconv_i_run_pieces(parallel, op->task_count, ws, slice(op->task_workspace), fwd_piece, &call);
+  vconv_i_run_split(parallel, op->task_count, op->grain, op->chunk, ws, slice(op->task_workspace),
+                    fwd_piece, &call);
   vconv_i_free(owned);
   return VCONV_OK;
 }
@@ -160,7 +169,7 @@ vconv_status vconv_pool2d_backward(const vconv_pool2d_op *op, const float *input
     default: break;
   }
   if (has_indices(s) && !plane_fits_int32(s)) return VCONV_ERR_SIZE_OVERFLOW;
-  const size_t need = need_for(op->bwd_task_workspace, op->bwd_task_count, parallel);
+  const size_t need = need_for(op->bwd_task_workspace, op->bwd_task_count, op->bwd_grain, parallel);
   unsigned char *ws;
   void *owned;
   const vconv_status st = scratch_for(need, workspace, workspace_size, &ws, &owned);
@@ -169,8 +178,8 @@ vconv_status vconv_pool2d_backward(const vconv_pool2d_op *op, const float *input
   /* What the kind does not use stays NULL, so a kernel cannot read it by mistake. */
   if (s->kind != VCONV_POOL_L2) call.grads.output = NULL;
   if (!has_indices(s)) call.grads.indices = NULL;
-  vconv_i_run_pieces(parallel, op->bwd_task_count, ws, slice(op->bwd_task_workspace), bwd_piece,
-                     &call);
+  vconv_i_run_split(parallel, op->bwd_task_count, op->bwd_grain, op->bwd_chunk, ws,
+                    slice(op->bwd_task_workspace), bwd_piece, &call);
   vconv_i_free(owned);
   return VCONV_OK;
 }

@@ -36,6 +36,10 @@ const char *vconv_status_string(vconv_status status) {
     case VCONV_ERR_INVALID_ARGUMENT: return "argument out of range";
     case VCONV_ERR_UNSUPPORTED_OPTION:
       return "option not supported by this kind (pooling dilation other than max, indices)";
+    case VCONV_ERR_IO: return "the wisdom file cannot be opened, read or written";
+    case VCONV_ERR_WISDOM_MISMATCH:
+      return "the wisdom file is from another library version, kernel registry or CPU";
+    case VCONV_ERR_WISDOM_CORRUPT: return "the wisdom file is malformed, truncated or altered";
   }
   return "unknown vconv status";
 }

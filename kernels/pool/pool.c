@@ -57,7 +57,7 @@ static size_t nchw_floats(const vconv_pool_shape *s) {
  * task costs a shared-counter update and a few calls, as much as pooling a
  * small plane (AlexNet pool3's 13 x 13). */
 static int64_t planes_per_task(const vconv_pool_shape *s) {
-  const int64_t k = 4096 / (s->H * s->W);
+  const int64_t k = 16384 / (s->H * s->W);
   return k < 1 ? 1 : k;
 }
 
@@ -326,6 +326,40 @@ POOL_INLINE void rows_s2(int op, int nr, int three, int full, const nchw_plane *
         vf acc = combine(hop, e, o);
         if (three) acc = combine(hop, acc, vf_alignr1(e, e));
         finish_store(op, y + p * Q, acc, scale, qb);
+      }
+    }
+    if (carry && W > 2 * VEC_W && W <= 4 * VEC_W && p < p_hi) {
+      /* Two column pairs per row (AlexNet pool1 at 16 lanes), the shared row
+       * in four registers.  Lanes past the row (its last vector's tail, or a
+       * whole fourth vector when W <= 3 VEC_W) only reach E / O lanes of
+       * outputs that are not interior, so they are never stored. */
+      const float *r = x + (p * 2 - pt) * W;
+      vf c0 = load_row(full, r, W, end), c1 = load_row(full, r + VEC_W, W - VEC_W, end);
+      vf c2 = load_row(full, r + 2 * VEC_W, W - 2 * VEC_W, end);
+      vf c3 = load_row(full, r + 3 * VEC_W, W - 3 * VEC_W, end);
+      for (; p < p_hi; p++) {
+        const float *r1 = x + (p * 2 - pt + 1) * W, *r2 = r1 + W;
+        const vf n0 = load_row(full, r2, W, end), n1 = load_row(full, r2 + VEC_W, W - VEC_W, end);
+        const vf n2 = load_row(full, r2 + 2 * VEC_W, W - 2 * VEC_W, end);
+        const vf n3 = load_row(full, r2 + 3 * VEC_W, W - 3 * VEC_W, end);
+        const vf v0 = combine(op, combine(op, first_term(op, c0), load_row(full, r1, W, end)), n0);
+        const vf v1 = combine(op, combine(op, first_term(op, c1), load_row(full, r1 + VEC_W, W - VEC_W, end)), n1);
+        const vf v2 = combine(op, combine(op, first_term(op, c2), load_row(full, r1 + 2 * VEC_W, W - 2 * VEC_W, end)), n2);
+        const vf v3 = combine(op, combine(op, first_term(op, c3), load_row(full, r1 + 3 * VEC_W, W - 3 * VEC_W, end)), n3);
+        c0 = n0;
+        c1 = n1;
+        c2 = n2;
+        c3 = n3;
+        vf e0, o0, e1, o1;
+        vf_deinterleave(v0, v1, &e0, &o0);
+        vf_deinterleave(v2, v3, &e1, &o1);
+        vf acc0 = combine(hop, e0, o0), acc1 = combine(hop, e1, o1);
+        if (three) {
+          acc0 = combine(hop, acc0, vf_alignr1(e1, e0));
+          acc1 = combine(hop, acc1, vf_alignr1(e1, e1));
+        }
+        finish_store(op, y + p * Q, acc0, scale, qb);
+        if (qb > VEC_W) finish_store(op, y + p * Q + VEC_W, acc1, scale, qb - VEC_W);
       }
     }
     if (VEC_W > 1 && W <= VEC_W) {

@@ -87,6 +87,20 @@ POOL_INLINE void store_cols(float *p, vf v, int64_t n) {
     vf_store_part(p, v, (int)n);
 }
 
+/* Software prefetch of the n floats PF_AHEAD floats past p, a line per 16
+ * floats, where they lie inside the tensor (end).  The hardware prefetcher
+ * alone left AlexNet pool1 at batch 16 (23 MB, streamed from L3 and beyond)
+ * at half the speed this gives; 5 KB ahead measured best (2.5 to 10 KB tried). */
+#define PF_AHEAD 1280
+POOL_INLINE void prefetch_ahead(const float *p, int64_t n, const float *end) {
+#if defined(__GNUC__)
+  if (end - p < PF_AHEAD + n) return;
+  for (int64_t f = 0; f < n; f += 16) __builtin_prefetch(p + PF_AHEAD + f);
+#else
+  (void)p, (void)n, (void)end;
+#endif
+}
+
 POOL_INLINE vf combine(int op, vf acc, vf x) {
   if (op == OP_MAX) return vf_maximum(acc, x);
   if (op == OP_SQ) return vf_fmadd(x, x, acc);
@@ -300,6 +314,7 @@ POOL_INLINE void rows_s2(int op, int nr, int three, int full, const nchw_plane *
         vf c0 = load_row(full, r, W, end);
         for (; p + 1 < p_hi; p += 2) {
           r = x + (p * 2 - pt) * W;
+          prefetch_ahead(r + W, 4 * W, end);
           const vf x1 = load_row(full, r + W, W, end), x2 = load_row(full, r + 2 * W, W, end);
           const vf x3 = load_row(full, r + 3 * W, W, end), x4 = load_row(full, r + 4 * W, W, end);
           const vf a = combine(op, combine(op, first_term(op, c0), x1), x2);
@@ -323,6 +338,7 @@ POOL_INLINE void rows_s2(int op, int nr, int three, int full, const nchw_plane *
         vf ca = load_row(full, r, W, end), cb = load_row(full, r + VEC_W, W - VEC_W, end);
         for (; p < p_hi; p++) {
           r = x + (p * 2 - pt) * W;
+          prefetch_ahead(r + W, 2 * W, end);
           const vf a1 = load_row(full, r + W, W, end), b1 = load_row(full, r + W + VEC_W, W - VEC_W, end);
           const vf a2 = load_row(full, r + 2 * W, W, end), b2 = load_row(full, r + 2 * W + VEC_W, W - VEC_W, end);
           const vf a = combine(op, combine(op, first_term(op, ca), a1), a2);
@@ -346,6 +362,7 @@ POOL_INLINE void rows_s2(int op, int nr, int three, int full, const nchw_plane *
         vf c3 = load_row(full, r + 3 * VEC_W, W - 3 * VEC_W, end);
         for (; p < p_hi; p++) {
           const float *r1 = x + (p * 2 - pt + 1) * W, *r2 = r1 + W;
+          prefetch_ahead(r1, 2 * W, end);
           const vf n0 = load_row(full, r2, W, end), n1 = load_row(full, r2 + VEC_W, W - VEC_W, end);
           const vf n2 = load_row(full, r2 + 2 * VEC_W, W - 2 * VEC_W, end);
           const vf n3 = load_row(full, r2 + 3 * VEC_W, W - 3 * VEC_W, end);

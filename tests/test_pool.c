@@ -8,7 +8,7 @@
  * Cases: AlexNet pool1-3 and LeNet-5 S2/S4 with every kind; >= 100 seeded
  * random shapes with odd sizes (dilation, padding modes, ceil mode, global);
  * NaN injected at every lane position for every tail length (NHWC channel
- * counts 1..33, NCHW widths 1..33: one image or plane per NaN position, so one
+ * counts 1..33, NCHW widths 1..65: one image or plane per NaN position, so one
  * run covers all positions of a length); -inf, +-0 and subnormal inputs;
  * windows lying wholly in the padding (dilation); stochastic pooling bitwise
  * identical across tiers and layouts, reproducible, seed-dependent.  Every
@@ -885,17 +885,18 @@ static void random_shapes(void) {
 /*
  * NaN at every lane position for every tail length.  NHWC: C = 1..33 channels,
  * image n has its NaN in channel n mod C (at a pixel that moves with n), so one
- * run covers every channel position.  NCHW: W = 1..33 columns, plane k has its
- * NaN in column k mod W.  Shapes take the register path (3x3 and 2x2 at
+ * run covers every channel position.  NCHW: W = 1..65 columns (rows of up to
+ * four 16-lane vectors take their own register path), plane k has its NaN in
+ * column k mod W.  Shapes take the register path (3x3 and 2x2 at
  * stride 2) and the buffered one (3x3 stride 1, 2x3 stride 2 with padding).
  */
 static void special_sweep(const char *what, float special, int every_kind) {
-  printf("== %s at every lane position, tails 1..33\n", what);
+  printf("== %s at every lane position, NHWC tails 1..33, NCHW 1..65\n", what);
   static const struct { int64_t R, S, sh, sw, pt, pl; } win[] = {
       {3, 3, 2, 2, 0, 0}, {2, 2, 2, 2, 0, 0}, {3, 3, 1, 1, 1, 1}, {2, 3, 2, 2, 1, 2}};
   const int nwin = opt_quick ? 2 : 4;
   for (int layout = 0; layout < 2; layout++)
-    for (int64_t len = 1; len <= 33; len++)
+    for (int64_t len = 1; len <= (layout ? 33 : 65); len++)
       for (int wi = 0; wi < nwin; wi++) {
         const int64_t H = 5, W = layout ? 5 : len, C = layout ? len : 1;
         const int64_t N = layout ? len : len; /* one image (NHWC) / plane (NCHW) per position */

@@ -53,11 +53,11 @@ static size_t nchw_floats(const vconv_pool_shape *s) {
   return need + 4 * VEC_W;
 }
 
-/* NCHW tasks take whole planes, enough of them for about 16 KB of input: a
- * task costs a shared-counter update and a few calls, as much as pooling a
- * small plane (AlexNet pool3's 13 x 13). */
+/* NCHW tasks take whole planes, enough of them for about 64 KB of input: a
+ * task costs a shared-counter update, a few calls and the plane loop's setup,
+ * which at 16 KB per task still showed as 5% of AlexNet pool2. */
 static int64_t planes_per_task(const vconv_pool_shape *s) {
-  const int64_t k = 4096 / (s->H * s->W);
+  const int64_t k = 16384 / (s->H * s->W);
   return k < 1 ? 1 : k;
 }
 
@@ -85,6 +85,20 @@ POOL_INLINE void store_cols(float *p, vf v, int64_t n) {
     vf_storeu(p, v);
   else
     vf_store_part(p, v, (int)n);
+}
+
+/* Software prefetch of the n floats PF_AHEAD floats past p, a line per 16
+ * floats, where they lie inside the tensor (end).  The hardware prefetcher
+ * alone left AlexNet pool1 at batch 16 (23 MB, streamed from L3 and beyond)
+ * at half the speed this gives; 5 KB ahead measured best (2.5 to 10 KB tried). */
+#define PF_AHEAD 1280
+POOL_INLINE void prefetch_ahead(const float *p, int64_t n, const float *end) {
+#if defined(__GNUC__)
+  if (end - p < PF_AHEAD + n) return;
+  for (int64_t f = 0; f < n; f += 16) __builtin_prefetch(p + PF_AHEAD + f);
+#else
+  (void)p, (void)n, (void)end;
+#endif
 }
 
 POOL_INLINE vf combine(int op, vf acc, vf x) {
@@ -282,52 +296,103 @@ POOL_INLINE void rows_s2(int op, int nr, int three, int full, const nchw_plane *
   const float *const end = c->end;
   const float scale = op == OP_SUM ? 1.0f / (float)(nr * (three ? 3 : 2)) : 1.0f;
   const int hop = op == OP_MAX ? OP_MAX : OP_SUM;
+  /* 3 rows at stride 2: output row p's first window row is row p-1's last.
+   * Keeping its vectors in registers saves a third of the loads, and the
+   * loads (each spanning two cache lines at unaligned row starts) are what
+   * bounds these rows. */
+  const int carry = nr == 3 && sh == 2 && dh == 1;
+  if (carry && W <= 4 * VEC_W && (VEC_W > 1 || W > VEC_W) && p_lo < p_hi) {
+    /* One loop takes every row of these planes: the plane loop stays this
+     * small (a plane of AlexNet pool2 is 13 rows, pool3's 6, and re-testing
+     * the paths below per plane cost pool2 a fifth of its time). */
+    for (int64_t k = 0; k < planes; k++) {
+      const float *const x = c->x + k * HW;
+      float *const y = c->y + k * PQ;
+      int64_t p = p_lo;
+      if (W <= VEC_W) {
+        const float *r = x + (p * 2 - pt) * W;
+        vf c0 = load_row(full, r, W, end);
+        for (; p + 1 < p_hi; p += 2) {
+          r = x + (p * 2 - pt) * W;
+          prefetch_ahead(r + W, 4 * W, end);
+          const vf x1 = load_row(full, r + W, W, end), x2 = load_row(full, r + 2 * W, W, end);
+          const vf x3 = load_row(full, r + 3 * W, W, end), x4 = load_row(full, r + 4 * W, W, end);
+          const vf a = combine(op, combine(op, first_term(op, c0), x1), x2);
+          const vf b = combine(op, combine(op, first_term(op, x2), x3), x4);
+          c0 = x4;
+          vf e, o;
+          vf_deinterleave(a, b, &e, &o);
+          vf acc = combine(hop, e, o);
+          if (three) acc = combine(hop, acc, vf_alignr1(e, e));
+          acc = finish(op, acc, scale);
+          store_cols(y + p * Q, acc, qb);
+          store_cols(y + (p + 1) * Q, vf_swap_halves(acc), qb);
+        }
+        if (p < p_hi) { /* an odd row count leaves one */
+          const float *r0 = x + (p * 2 - pt) * W;
+          const float *rows[4] = {r0, r0 + W, r0 + 2 * W, NULL};
+          row_s2(op, nr, three, full, rows, W, qb, end, scale, y + p * Q);
+        }
+      } else if (W <= 2 * VEC_W) {
+        const float *r = x + (p * 2 - pt) * W;
+        vf ca = load_row(full, r, W, end), cb = load_row(full, r + VEC_W, W - VEC_W, end);
+        for (; p < p_hi; p++) {
+          r = x + (p * 2 - pt) * W;
+          prefetch_ahead(r + W, 2 * W, end);
+          const vf a1 = load_row(full, r + W, W, end), b1 = load_row(full, r + W + VEC_W, W - VEC_W, end);
+          const vf a2 = load_row(full, r + 2 * W, W, end), b2 = load_row(full, r + 2 * W + VEC_W, W - VEC_W, end);
+          const vf a = combine(op, combine(op, first_term(op, ca), a1), a2);
+          const vf b = combine(op, combine(op, first_term(op, cb), b1), b2);
+          ca = a2;
+          cb = b2;
+          vf e, o;
+          vf_deinterleave(a, b, &e, &o);
+          vf acc = combine(hop, e, o);
+          if (three) acc = combine(hop, acc, vf_alignr1(e, e));
+          finish_store(op, y + p * Q, acc, scale, qb);
+        }
+      } else {
+        /* Two column pairs per row (AlexNet pool1 at 16 lanes), the shared row
+         * in four registers.  Lanes past the row (its last vector's tail, or a
+         * whole fourth vector when W <= 3 VEC_W) only reach E / O lanes of
+         * outputs that are not interior, so they are never stored. */
+        const float *r = x + (p * 2 - pt) * W;
+        vf c0 = load_row(full, r, W, end), c1 = load_row(full, r + VEC_W, W - VEC_W, end);
+        vf c2 = load_row(full, r + 2 * VEC_W, W - 2 * VEC_W, end);
+        vf c3 = load_row(full, r + 3 * VEC_W, W - 3 * VEC_W, end);
+        for (; p < p_hi; p++) {
+          const float *r1 = x + (p * 2 - pt + 1) * W, *r2 = r1 + W;
+          prefetch_ahead(r1, 2 * W, end);
+          const vf n0 = load_row(full, r2, W, end), n1 = load_row(full, r2 + VEC_W, W - VEC_W, end);
+          const vf n2 = load_row(full, r2 + 2 * VEC_W, W - 2 * VEC_W, end);
+          const vf n3 = load_row(full, r2 + 3 * VEC_W, W - 3 * VEC_W, end);
+          const vf v0 = combine(op, combine(op, first_term(op, c0), load_row(full, r1, W, end)), n0);
+          const vf v1 = combine(op, combine(op, first_term(op, c1), load_row(full, r1 + VEC_W, W - VEC_W, end)), n1);
+          const vf v2 = combine(op, combine(op, first_term(op, c2), load_row(full, r1 + 2 * VEC_W, W - 2 * VEC_W, end)), n2);
+          const vf v3 = combine(op, combine(op, first_term(op, c3), load_row(full, r1 + 3 * VEC_W, W - 3 * VEC_W, end)), n3);
+          c0 = n0;
+          c1 = n1;
+          c2 = n2;
+          c3 = n3;
+          vf e0, o0, e1, o1;
+          vf_deinterleave(v0, v1, &e0, &o0);
+          vf_deinterleave(v2, v3, &e1, &o1);
+          vf acc0 = combine(hop, e0, o0), acc1 = combine(hop, e1, o1);
+          if (three) {
+            acc0 = combine(hop, acc0, vf_alignr1(e1, e0));
+            acc1 = combine(hop, acc1, vf_alignr1(e1, e1));
+          }
+          finish_store(op, y + p * Q, acc0, scale, qb);
+          if (qb > VEC_W) finish_store(op, y + p * Q + VEC_W, acc1, scale, qb - VEC_W);
+        }
+      }
+    }
+    return;
+  }
   for (int64_t k = 0; k < planes; k++) {
     const float *const x = c->x + k * HW;
     float *const y = c->y + k * PQ;
     int64_t p = p_lo;
-    /* 3 rows at stride 2: output row p's first window row is row p-1's last.
-     * Keeping its vectors in registers saves a third of the loads, and the
-     * loads (each spanning two cache lines at unaligned row starts) are what
-     * bounds these rows. */
-    const int carry = nr == 3 && sh == 2 && dh == 1;
-    if (carry && VEC_W > 1 && W <= VEC_W && p + 1 < p_hi) {
-      const float *r = x + (p * 2 - pt) * W;
-      vf c0 = load_row(full, r, W, end);
-      for (; p + 1 < p_hi; p += 2) {
-        r = x + (p * 2 - pt) * W;
-        const vf x1 = load_row(full, r + W, W, end), x2 = load_row(full, r + 2 * W, W, end);
-        const vf x3 = load_row(full, r + 3 * W, W, end), x4 = load_row(full, r + 4 * W, W, end);
-        const vf a = combine(op, combine(op, first_term(op, c0), x1), x2);
-        const vf b = combine(op, combine(op, first_term(op, x2), x3), x4);
-        c0 = x4;
-        vf e, o;
-        vf_deinterleave(a, b, &e, &o);
-        vf acc = combine(hop, e, o);
-        if (three) acc = combine(hop, acc, vf_alignr1(e, e));
-        acc = finish(op, acc, scale);
-        store_cols(y + p * Q, acc, qb);
-        store_cols(y + (p + 1) * Q, vf_swap_halves(acc), qb);
-      }
-    }
-    if (carry && W > VEC_W && W <= 2 * VEC_W && p < p_hi) {
-      const float *r = x + (p * 2 - pt) * W;
-      vf ca = load_row(full, r, W, end), cb = load_row(full, r + VEC_W, W - VEC_W, end);
-      for (; p < p_hi; p++) {
-        r = x + (p * 2 - pt) * W;
-        const vf a1 = load_row(full, r + W, W, end), b1 = load_row(full, r + W + VEC_W, W - VEC_W, end);
-        const vf a2 = load_row(full, r + 2 * W, W, end), b2 = load_row(full, r + 2 * W + VEC_W, W - VEC_W, end);
-        const vf a = combine(op, combine(op, first_term(op, ca), a1), a2);
-        const vf b = combine(op, combine(op, first_term(op, cb), b1), b2);
-        ca = a2;
-        cb = b2;
-        vf e, o;
-        vf_deinterleave(a, b, &e, &o);
-        vf acc = combine(hop, e, o);
-        if (three) acc = combine(hop, acc, vf_alignr1(e, e));
-        finish_store(op, y + p * Q, acc, scale, qb);
-      }
-    }
     if (VEC_W > 1 && W <= VEC_W) {
       /* A row fits one vector: split two rows' vertical results at once, so
        * lanes 0 .. VEC_W/2-1 hold row p's even / odd columns and the upper

@@ -10,10 +10,11 @@
   extern const vconv_conv_kernel vconv_im2col_kernel__##tier; \
   extern const vconv_pool_kernel vconv_pool_kernel__##tier;   \
   extern const vconv_gemm_kernel vconv_gemm_kernel__##tier;  \
-  extern const vconv_conv_kernel vconv_winograd_f2x3_kernel__##tier; \
-  extern const vconv_conv_kernel vconv_winograd_f4x3_kernel__##tier; \
-  extern const vconv_conv_kernel vconv_winograd_f6x3_kernel__##tier; \
-  extern const vconv_conv_kernel vconv_winograd_f2x5_kernel__##tier;
+  extern const vconv_conv_kernel vconv_winograd_f2x2_3x3_kernel__##tier; \
+  extern const vconv_conv_kernel vconv_winograd_f4x4_3x3_kernel__##tier; \
+  extern const vconv_conv_kernel vconv_winograd_f6x6_3x3_kernel__##tier; \
+  extern const vconv_conv_kernel vconv_winograd_f4x5_3x3_kernel__##tier; \
+  extern const vconv_conv_kernel vconv_winograd_f2x2_5x5_kernel__##tier;
 
 #ifdef VCONV_BUILT_SCALAR
 TIER_KERNELS(scalar)
@@ -31,9 +32,10 @@ TIER_KERNELS(avx512)
 TIER_KERNELS(neon)
 #endif
 
-#define WINOGRAD_KERNELS(tier)                                             \
-  &vconv_winograd_f2x3_kernel__##tier, &vconv_winograd_f4x3_kernel__##tier, \
-      &vconv_winograd_f6x3_kernel__##tier, &vconv_winograd_f2x5_kernel__##tier,
+#define WINOGRAD_KERNELS(tier)                                                       \
+  &vconv_winograd_f2x2_3x3_kernel__##tier, &vconv_winograd_f4x4_3x3_kernel__##tier,   \
+      &vconv_winograd_f6x6_3x3_kernel__##tier, &vconv_winograd_f4x5_3x3_kernel__##tier, \
+      &vconv_winograd_f2x2_5x5_kernel__##tier,
 
 static const vconv_conv_kernel *const conv_kernels[] = {
 #ifdef VCONV_BUILT_SCALAR

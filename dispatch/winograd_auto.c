@@ -26,14 +26,16 @@
  * as much as they save (and depthwise layers have a single channel). */
 #define MIN_CHANNELS 8
 
+/* In order of accuracy, the most accurate first (ties go to it). */
 static const struct {
   vconv_algorithm algo;
-  int m, r;
+  int mh, mw, r;
 } tiles[] = {
-    {VCONV_ALGO_WINOGRAD_F2X3, 2, 3},
-    {VCONV_ALGO_WINOGRAD_F4X3, 4, 3},
-    {VCONV_ALGO_WINOGRAD_F6X3, 6, 3},
-    {VCONV_ALGO_WINOGRAD_F2X5, 2, 5},
+    {VCONV_ALGO_WINOGRAD_F2X2_3X3, 2, 2, 3},
+    {VCONV_ALGO_WINOGRAD_F4X4_3X3, 4, 4, 3},
+    {VCONV_ALGO_WINOGRAD_F4X5_3X3, 4, 5, 3},
+    {VCONV_ALGO_WINOGRAD_F6X6_3X3, 6, 6, 3},
+    {VCONV_ALGO_WINOGRAD_F2X2_5X5, 2, 2, 5},
 };
 #define NTILES (sizeof tiles / sizeof tiles[0])
 
@@ -67,21 +69,19 @@ const vconv_conv_kernel *vconv_i_winograd_tile(vconv_isa isa, const vconv_conv_s
   if (vconv_i_select_gemm(isa, &gemm) != VCONV_OK) return NULL;
   const vconv_conv_kernel *best = NULL;
   double best_cost = 0.0;
-  for (size_t i = 0; i < vconv_i_conv_kernel_count(); i++) {
-    const vconv_conv_kernel *k = vconv_i_conv_kernel(i);
-    if (k->isa != isa) continue;
-    for (size_t t = 0; t < NTILES; t++) {
-      if (k->algo != tiles[t].algo || !k->applicable(s)) continue;
+  for (size_t t = 0; t < NTILES; t++)
+    for (size_t i = 0; i < vconv_i_conv_kernel_count(); i++) {
+      const vconv_conv_kernel *k = vconv_i_conv_kernel(i);
+      if (k->isa != isa || k->algo != tiles[t].algo || !k->applicable(s)) continue;
       vconv_wino_geom g;
-      vconv_wino_geometry(tiles[t].m, tiles[t].r, s->N, s->H, s->W, s->pt, s->pb, s->pl, s->pr, &g);
+      vconv_wino_geometry(tiles[t].mh, tiles[t].mw, tiles[t].r, s->N, s->H, s->W, s->pt, s->pb,
+                          s->pl, s->pr, &g);
       const double c = vconv_wino_cost(&g, s->G, s->Cg, s->Kg, gemm->mr);
-      /* Ties go to the smaller tile, listed first: it is the more accurate. */
-      if (!best || c < best_cost) {
+      if (!best || c < best_cost) { /* strictly cheaper: ties keep the more accurate */
         best = k;
         best_cost = c;
       }
     }
-  }
   if (cost) *cost = best_cost;
   return best;
 }

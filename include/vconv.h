@@ -182,17 +182,19 @@ typedef enum vconv_algorithm {
   VCONV_ALGO_DIRECT = 1,   /* direct loops over the taps */
   VCONV_ALGO_IM2COL = 2,   /* im2col + GEMM */
   VCONV_ALGO_WINOGRAD = 3, /* Winograd minimal filtering (3x3 / 5x5, stride 1): the library picks the tile */
-  /* One Winograd tile each, F(m x m, r x r): m x m outputs per tile of an
-   * r x r kernel; 3x3 or 5x5 kernels, stride 1, dilation 1, any padding,
-   * groups and batch, no connection table (else VCONV_ERR_UNSUPPORTED_ALGORITHM).
-   * Error bounds and measured errors: README ("Winograd accuracy"). */
-  VCONV_ALGO_WINOGRAD_F2X3 = 4, /* F(2x2, 3x3) */
-  VCONV_ALGO_WINOGRAD_F4X3 = 5, /* F(4x4, 3x3) */
-  VCONV_ALGO_WINOGRAD_F6X3 = 6, /* F(6x6, 3x3) */
-  VCONV_ALGO_WINOGRAD_F2X5 = 7  /* F(2x2, 5x5) */
+  /* One Winograd tile each, F(mh x mw, r x r): mh x mw outputs (rows x
+   * columns) per tile of an r x r kernel at stride 1 and dilation 1, any
+   * padding, groups and batch, no connection table (else
+   * VCONV_ERR_UNSUPPORTED_ALGORITHM).  Error bounds and measured errors:
+   * README ("Winograd accuracy"). */
+  VCONV_ALGO_WINOGRAD_F2X2_3X3 = 4,
+  VCONV_ALGO_WINOGRAD_F4X4_3X3 = 5,
+  VCONV_ALGO_WINOGRAD_F6X6_3X3 = 6,
+  VCONV_ALGO_WINOGRAD_F2X2_5X5 = 7,
+  VCONV_ALGO_WINOGRAD_F4X5_3X3 = 8  /* 4 rows x 5 columns: 4 x 3 tiles cover a 13x13 map */
 } vconv_algorithm;
 
-#define VCONV_ALGO_COUNT 8
+#define VCONV_ALGO_COUNT 9
 
 /*
  * VCONV_ALGO_AUTO picks, on the operator's tier:
@@ -216,8 +218,8 @@ typedef enum vconv_algorithm {
  * (workspace_size).
  */
 
-/* "auto", "direct", "im2col", "winograd", "winograd_f2x3", "winograd_f4x3",
- * "winograd_f6x3", "winograd_f2x5"; NULL if unknown. */
+/* "auto", "direct", "im2col", "winograd", "winograd_f2x2_3x3", "winograd_f4x4_3x3",
+ * "winograd_f6x6_3x3", "winograd_f2x2_5x5", "winograd_f4x5_3x3"; NULL if unknown. */
 VCONV_API const char *vconv_algorithm_name(vconv_algorithm algo);
 
 /*

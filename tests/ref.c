@@ -56,47 +56,51 @@
  * evaluate the same n terms in some order; a Winograd kernel transforms
  * inputs and weights and needs its own derived bound, below.)
  *
- * Winograd F(m x m, r x r), alpha = m + r - 1 (ref_wino_bound, ref_wino_tol)
- * --------------------------------------------------------------------------
- * One output of a tile is y = b + sum_{x,z} A^T[i][x] A^T[j][z] M[x][z] with
- * M = sum_c U_c . V_c, U_c = G g_c G^T (the kernel transform) and
- * V_c = B^T d_c B (the input transform of the tile's alpha x alpha patch d_c).
+ * Winograd F(mh x mw, r x r) (ref_wino_bound, ref_wino_tol)
+ * ------------------------------------------------------------
+ * Each axis is a 1-D transform F(m, r) with alpha = m + r - 1 points and
+ * matrices A^T, G, B^T (rows of the tile: _h, columns: _w).  One output of a
+ * tile is y = b + sum_{x,z} A_h^T[i][x] A_w^T[j][z] M[x][z] with
+ * M = sum_c U_c . V_c, U_c = G_h g_c G_w^T (the kernel transform) and
+ * V_c = B_h^T d_c B_w (the input transform of the tile's alpha_h x alpha_w
+ * patch d_c).
  * Expanded, y is a sum of "elementary terms", one per (c, x, z, kernel tap,
  * patch pixel): a product of matrix coefficients, one weight and one input.
  * Exactly, they cancel down to the direct convolution's sum; in floating point
  * each one carries the rounding factors of every operation on its way to y:
  *
- *   V = B^T d B   two passes of sums over the nonzeros of a row of B^T (at
- *                 most nB terms each: nB roundings), with coefficients rounded
- *                 to float (one factor (1+d) each, 0 for dyadic points):
- *                 2 (nB + 1) factors;
- *   U = G g G^T   computed in double and rounded once to float: 2 (one for the
+ *   V             two passes of sums over the nonzeros of a row of B_h^T, then
+ *                 B_w^T (at most nB_h, nB_w terms: as many roundings), with
+ *                 coefficients rounded to float (one factor (1+d) each, 0 for
+ *                 dyadic points): nB_h + nB_w + 2 factors;
+ *   U             computed in double and rounded once to float: 2 (one for the
  *                 rounding, one covering the double error and the rounding of
  *                 G itself, both far below u);
  *   M             the GEMM's sum over Cg channels, any order, FMA or not: Cg;
- *   Y = A^T M A   two passes over at most nA nonzeros, rounded coefficients:
- *                 2 (nA + 1);
+ *   Y             two passes over at most nA_h, nA_w nonzeros, rounded
+ *                 coefficients: nA_h + nA_w + 2;
  *   + bias        1; the activation is 1-Lipschitz (as above).
  *
  * With products of (1 + d_i) bounded by gamma of their count (Higham, Lemma
  * 3.3), |y - y_exact| <= gamma(Kw) Z, where
  *
- *   Kw = Cg + 2 nB + 2 nA + 7,
- *   Z  = |b| + sum_c sum_{x,z} |A^T[i][x]| |A^T[j][z]| (|G| |g_c| |G|^T)[x][z]
- *                                                    (|B^T| |d_c| |B|)[x][z],
+ *   Kw = Cg + nB_h + nB_w + nA_h + nA_w + 7,
+ *   Z  = |b| + sum_c sum_{x,z} |A_h^T[i][x]| |A_w^T[j][z]| (|G_h| |g_c| |G_w|^T)[x][z]
+ *                                                        (|B_h^T| |d_c| |B_w|)[x][z],
  *
  * the sum of the elementary terms' magnitudes (including those that cancel:
  * the reason Winograd's bound exceeds direct's, and grows with alpha).  Z
  * depends on where the output sits in its tile and on the whole patch, so
  * ref_wino_bound computes it tile by tile, with the tiles where the library
  * puts them (kernels/winograd/wino_plan.h: a canvas of gx images per row, each
- * with its padding; tiles step by m from the canvas origin), in double: its
- * own rounding (at most nz terms per output) is covered by a factor
- * 1 + gamma_d(nz).  Underflow: an operation that underflows is off by at most
- * 2^-150 absolutely, and reaches y multiplied by at most
- * F = ||A^T||^2 ||G||^2 ||B^T||^2 max|g| (infinity norms: maximal absolute
- * row sums); at most nops = alpha^2 (Cg (2 alpha + 2) + 2 alpha) + 1
- * operations feed one output: nops F 2^-149 covers them.  Plus, as for
+ * with its padding; tiles step by mh rows and mw columns from the canvas
+ * origin), in double: its own rounding (at most nz terms per output) is
+ * covered by a factor 1 + gamma_d(nz).  Underflow: an operation that
+ * underflows is off by at most 2^-150 absolutely, and reaches y multiplied by
+ * at most F = ||A_h^T|| ||A_w^T|| ||G_h|| ||G_w|| ||B_h^T|| ||B_w^T|| max|g|
+ * (infinity norms: maximal absolute row sums); at most
+ * nops = T (Cg (alpha_h + alpha_w + 1) + alpha_h + alpha_w) + 1 operations
+ * feed one output (T = alpha_h alpha_w): nops F 2^-149 covers them.  Plus, as for
  * direct, the reference's own error gamma_d(n) A and the comparison's
  * 2^-50 (A + Z):
  *
@@ -120,7 +124,7 @@ double ref_conv_tol(int32_t n, double a) {
 
 double ref_wino_tol(const ref_wino_tile *t, int64_t Cg, double z, double a, int32_t n) {
   const double u = 0x1p-24, ud = 0x1p-53;
-  const int kw = (int)Cg + 2 * t->nb + 2 * t->na + 7;
+  const int kw = (int)Cg + t->nb + t->na + 7;
   return ref_gamma(kw, u) * z * (1.0 + ref_gamma(t->nz, ud)) + t->nops * t->amp * 0x1p-149 +
          ref_gamma(n, ud) * a + 0x1p-50 * (a + z);
 }
@@ -433,20 +437,19 @@ static int row_nonzeros(const double *x, int rows, int cols) {
   return best;
 }
 
-void ref_wino_tile_init(ref_wino_tile *t, int m, int r, const double *at, const double *g,
-                        const double *bt, int64_t Cg, double wmax) {
-  const int a = m + r - 1;
-  t->m = m;
+void ref_wino_tile_init(ref_wino_tile *t, int r, ref_wino_axis h, ref_wino_axis w, int64_t Cg,
+                        double wmax) {
+  const int ah = h.m + r - 1, aw = w.m + r - 1, T = ah * aw;
   t->r = r;
-  t->at = at;
-  t->g = g;
-  t->bt = bt;
-  t->nb = row_nonzeros(bt, a, a);
-  t->na = row_nonzeros(at, m, a);
-  t->nz = (int32_t)(a * a * (Cg * (a * a + r * r + 2) + 2) + 2);
-  t->nops = (double)(a * a) * ((double)Cg * (2 * a + 2) + 2 * a) + 1;
-  const double na = norm_inf(at, m, a), ng = norm_inf(g, a, r), nb = norm_inf(bt, a, a);
-  t->amp = na * na * ng * ng * nb * nb * (wmax > 1.0 ? wmax : 1.0);
+  t->h = h;
+  t->w = w;
+  t->nb = row_nonzeros(h.bt, ah, ah) + row_nonzeros(w.bt, aw, aw);
+  t->na = row_nonzeros(h.at, h.m, ah) + row_nonzeros(w.at, w.m, aw);
+  t->nz = (int32_t)(T * (Cg * (T + r * r + 2) + 2) + 2);
+  t->nops = (double)T * ((double)Cg * (ah + aw + 1) + ah + aw) + 1;
+  t->amp = norm_inf(h.at, h.m, ah) * norm_inf(w.at, w.m, aw) * norm_inf(h.g, ah, r) *
+           norm_inf(w.g, aw, r) * norm_inf(h.bt, ah, ah) * norm_inf(w.bt, aw, aw) *
+           (wmax > 1.0 ? wmax : 1.0);
 }
 
 int ref_wino_bound(const vconv_conv2d_desc *d, const float *input, const float *weights,
@@ -454,21 +457,23 @@ int ref_wino_bound(const vconv_conv2d_desc *d, const float *input, const float *
   ref_geom geo;
   int st = ref_conv2d_geometry(d, &geo);
   if (st != REF_OK) return st;
-  const int m = t->m, r = t->r, a = m + r - 1, T = a * a;
+  const int mh = t->h.m, mw = t->w.m, r = t->r, ah = mh + r - 1, aw = mw + r - 1, T = ah * aw;
   if (d->kernel_h != r || d->kernel_w != r || d->stride_h != 1 || d->stride_w != 1 ||
-      d->dilation_h != 1 || d->dilation_w != 1 || gx < 1)
+      d->dilation_h != 1 || d->dilation_w != 1 || gx < 1 || ah > 16 || aw > 16 || r > 8)
     return REF_INVALID;
   const int64_t N = d->batch, C = d->in_channels, H = d->in_height, W = d->in_width;
   const int64_t K = d->out_channels, G = d->groups, Cg = C / G, Kg = K / G;
   const int64_t P = geo.h.out, Q = geo.w.out, pt = geo.h.pad_begin, pl = geo.w.pad_begin;
   const int64_t Hp = H + pt + geo.h.pad_end, Wp = W + pl + geo.w.pad_end;
   const int64_t gy = (N + gx - 1) / gx;
-  const int64_t TY = ((gy - 1) * Hp + P + m - 1) / m, TX = ((gx - 1) * Wp + Q + m - 1) / m;
-  double *U = malloc(sizeof(double) * (size_t)(Kg * Cg * T)); /* |G||g||G^T| of one group */
-  double *V = malloc(sizeof(double) * (size_t)(Cg * T));      /* |B^T||d||B| of one tile */
-  if (!U || !V) {
+  const int64_t TY = ((gy - 1) * Hp + P + mh - 1) / mh, TX = ((gx - 1) * Wp + Q + mw - 1) / mw;
+  double *U = malloc(sizeof(double) * (size_t)(Kg * Cg * T)); /* |G_h||g||G_w^T| of one group */
+  double *V = malloc(sizeof(double) * (size_t)(Cg * T));      /* |B_h^T||d||B_w| of one tile */
+  double *M = malloc(sizeof(double) * (size_t)T);
+  if (!U || !V || !M) {
     free(U);
     free(V);
+    free(M);
     return REF_INVALID;
   }
   for (int64_t grp = 0; grp < G; grp++) {
@@ -476,46 +481,45 @@ int ref_wino_bound(const vconv_conv2d_desc *d, const float *input, const float *
       for (int64_t c = 0; c < Cg; c++) {
         const float *w = weights + ((grp * Kg + k) * Cg + c) * r * r;
         double tmp[16][8];
-        for (int x = 0; x < a; x++)
+        for (int x = 0; x < ah; x++)
           for (int j = 0; j < r; j++) {
             double s = 0.0;
-            for (int i = 0; i < r; i++) s += fabs(t->g[x * r + i]) * fabs((double)w[i * r + j]);
+            for (int i = 0; i < r; i++) s += fabs(t->h.g[x * r + i]) * fabs((double)w[i * r + j]);
             tmp[x][j] = s;
           }
         double *u = U + (k * Cg + c) * T;
-        for (int x = 0; x < a; x++)
-          for (int y = 0; y < a; y++) {
+        for (int x = 0; x < ah; x++)
+          for (int y = 0; y < aw; y++) {
             double s = 0.0;
-            for (int j = 0; j < r; j++) s += tmp[x][j] * fabs(t->g[y * r + j]);
-            u[x * a + y] = s;
+            for (int j = 0; j < r; j++) s += tmp[x][j] * fabs(t->w.g[y * r + j]);
+            u[x * aw + y] = s;
           }
       }
     for (int64_t ty = 0; ty < TY; ty++)
       for (int64_t tx = 0; tx < TX; tx++) {
         for (int64_t c = 0; c < Cg; c++) {
           double dp[16][16], tmp[16][16];
-          for (int i = 0; i < a; i++)
-            for (int j = 0; j < a; j++) { /* the canvas pixel, or a zero */
-              const int64_t Y = ty * m + i, X = tx * m + j;
+          for (int i = 0; i < ah; i++)
+            for (int j = 0; j < aw; j++) { /* the canvas pixel, or a zero */
+              const int64_t Y = ty * mh + i, X = tx * mw + j;
               const int64_t n = Y / Hp * gx + X / Wp, h = Y % Hp - pt, w = X % Wp - pl;
               const int inside = X / Wp < gx && n < N && h >= 0 && h < H && w >= 0 && w < W;
               dp[i][j] = inside ? fabs((double)input[((n * C + grp * Cg + c) * H + h) * W + w]) : 0.0;
             }
-          for (int x = 0; x < a; x++)
-            for (int j = 0; j < a; j++) {
+          for (int x = 0; x < ah; x++)
+            for (int j = 0; j < aw; j++) {
               double s = 0.0;
-              for (int i = 0; i < a; i++) s += fabs(t->bt[x * a + i]) * dp[i][j];
+              for (int i = 0; i < ah; i++) s += fabs(t->h.bt[x * ah + i]) * dp[i][j];
               tmp[x][j] = s;
             }
-          for (int x = 0; x < a; x++)
-            for (int y = 0; y < a; y++) {
+          for (int x = 0; x < ah; x++)
+            for (int y = 0; y < aw; y++) {
               double s = 0.0;
-              for (int j = 0; j < a; j++) s += tmp[x][j] * fabs(t->bt[y * a + j]);
-              V[c * T + x * a + y] = s;
+              for (int j = 0; j < aw; j++) s += tmp[x][j] * fabs(t->w.bt[y * aw + j]);
+              V[c * T + x * aw + y] = s;
             }
         }
         for (int64_t k = 0; k < Kg; k++) {
-          double M[64];
           for (int xi = 0; xi < T; xi++) M[xi] = 0.0;
           for (int64_t c = 0; c < Cg; c++) {
             const double *u = U + (k * Cg + c) * T, *v = V + c * T;
@@ -523,16 +527,16 @@ int ref_wino_bound(const vconv_conv2d_desc *d, const float *input, const float *
           }
           const int64_t ko = grp * Kg + k;
           const double bv = bias ? fabs((double)bias[ko]) : 0.0;
-          for (int i = 0; i < m; i++) {
-            const int64_t Y = ty * m + i, iy = Y / Hp, p = Y % Hp;
+          for (int i = 0; i < mh; i++) {
+            const int64_t Y = ty * mh + i, iy = Y / Hp, p = Y % Hp;
             if (p >= P || iy >= gy) continue;
-            for (int j = 0; j < m; j++) {
-              const int64_t X = tx * m + j, ix = X / Wp, q = X % Wp, n = iy * gx + ix;
+            for (int j = 0; j < mw; j++) {
+              const int64_t X = tx * mw + j, ix = X / Wp, q = X % Wp, n = iy * gx + ix;
               if (q >= Q || ix >= gx || n >= N) continue;
               double s = 0.0;
-              for (int x = 0; x < a; x++)
-                for (int y = 0; y < a; y++)
-                  s += fabs(t->at[i * a + x]) * fabs(t->at[j * a + y]) * M[x * a + y];
+              for (int x = 0; x < ah; x++)
+                for (int y = 0; y < aw; y++)
+                  s += fabs(t->h.at[i * ah + x]) * fabs(t->w.at[j * aw + y]) * M[x * aw + y];
               z[((n * K + ko) * P + p) * Q + q] = bv + s;
             }
           }
@@ -541,5 +545,6 @@ int ref_wino_bound(const vconv_conv2d_desc *d, const float *input, const float *
   }
   free(U);
   free(V);
+  free(M);
   return REF_OK;
 }

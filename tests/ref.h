@@ -74,21 +74,27 @@ double ref_conv_tol(int32_t n, double a);
 double ref_avg_tol(int32_t m, double a);
 
 /*
- * Winograd F(m x m, r x r) (see ref.c for the derivation): the tile's
- * matrices A^T (m x alpha), G (alpha x r), B^T (alpha x alpha) as the library
- * uses them, and what the bound derives from them.
+ * Winograd F(mh x mw, r x r) (see ref.c for the derivation): per axis, the
+ * 1-D transform's matrices A^T (m x alpha), G (alpha x r), B^T (alpha x alpha)
+ * as the library uses them (h: the tile's rows, w: its columns), and what the
+ * bound derives from them.
  */
-typedef struct ref_wino_tile {
-  int m, r;
+typedef struct ref_wino_axis {
+  int m;
   const double *at, *g, *bt;
-  int nb, na;       /* most nonzeros in a row of B^T, of A^T */
+} ref_wino_axis;
+
+typedef struct ref_wino_tile {
+  int r;
+  ref_wino_axis h, w;
+  int nb, na;       /* most nonzeros in a row of B^T, of A^T: summed over both axes */
   int32_t nz;       /* terms of Z per output (its double rounding) */
   double nops, amp; /* operations feeding an output; their amplification F */
 } ref_wino_tile;
 
 /* wmax: the largest |weight|; Cg: input channels per group. */
-void ref_wino_tile_init(ref_wino_tile *t, int m, int r, const double *at, const double *g,
-                        const double *bt, int64_t Cg, double wmax);
+void ref_wino_tile_init(ref_wino_tile *t, int r, ref_wino_axis h, ref_wino_axis w, int64_t Cg,
+                        double wmax);
 /*
  * z[i] (NCHW order, like ref_conv2d's y) = Z of every output: |bias| plus the
  * magnitude of its elementary terms with the tiles on a canvas of gx images

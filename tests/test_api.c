@@ -454,9 +454,10 @@ static void optional_algorithms(void) {
       {"winograd 5x5 stride 2", VCONV_ALGO_WINOGRAD, 5, 2},
       {"winograd 3x3 stride 1", VCONV_ALGO_WINOGRAD, 3, 1},
       {"winograd 5x5 stride 1", VCONV_ALGO_WINOGRAD, 5, 1},
-      {"winograd F(4x4,3x3)", VCONV_ALGO_WINOGRAD_F4X3, 3, 1},
-      {"winograd F(6x6,3x3)", VCONV_ALGO_WINOGRAD_F6X3, 3, 1},
-      {"winograd F(2x2,3x3) on 5x5", VCONV_ALGO_WINOGRAD_F2X3, 5, 1},
+      {"winograd F(4x4,3x3)", VCONV_ALGO_WINOGRAD_F4X4_3X3, 3, 1},
+      {"winograd F(6x6,3x3)", VCONV_ALGO_WINOGRAD_F6X6_3X3, 3, 1},
+      {"winograd F(4x5,3x3)", VCONV_ALGO_WINOGRAD_F4X5_3X3, 3, 1},
+      {"winograd F(2x2,3x3) on 5x5", VCONV_ALGO_WINOGRAD_F2X2_3X3, 5, 1},
       {"im2col 5x5 stride 2", VCONV_ALGO_IM2COL, 5, 2},
       {"im2col 3x3 stride 1", VCONV_ALGO_IM2COL, 3, 1},
       {"direct 5x5 stride 2", VCONV_ALGO_DIRECT, 5, 2},
@@ -586,9 +587,9 @@ static void winograd_api(void) {
       {"kernel 7x7", 7, 7, 1, 1, 1, 1, NULL}, {"connection table", 3, 3, 1, 1, 1, 1, table},
   };
   for (int t = -1; t < wino_tile_count(); t++) {
-    int m = 0, r = 0;
+    int mh = 0, mw = 0, r = 0;
     vconv_algorithm al = VCONV_ALGO_WINOGRAD;
-    if (t >= 0) wino_tile_shape(t, &m, &r, &al);
+    if (t >= 0) wino_tile_shape(t, &mh, &mw, &r, &al);
     for (int isa = 0; isa < VCONV_ISA_COUNT; isa++) {
       if (!vconv_isa_available((vconv_isa)isa)) continue;
       vconv_conv2d_op *op = NULL;
@@ -631,9 +632,9 @@ static void winograd_api(void) {
         CHECK_STATUS(vconv_conv2d_create_for_isa(&d, al, (vconv_isa)isa, w, NULL, &op), VCONV_OK);
         if (!op) continue;
         const int ti = wino_tile_index(vconv_conv2d_algorithm(op));
-        int tm = 0, tr = 0;
+        int tmh = 0, tmw = 0, tr = 0;
         vconv_algorithm ta;
-        if (ti >= 0) wino_tile_shape(ti, &tm, &tr, &ta);
+        if (ti >= 0) wino_tile_shape(ti, &tmh, &tmw, &tr, &ta);
         CHECK(ti >= 0 && tr == k && vconv_conv2d_isa(op) == (vconv_isa)isa,
               "VCONV_ALGO_WINOGRAD on a %dx%d kernel runs %s", k, k, vconv_conv2d_kernel_name(op));
         vconv_conv2d_destroy(op);
@@ -672,7 +673,7 @@ static void winograd_api(void) {
     vconv_conv2d_destroy(op);
     /* An explicit request is honoured either way. */
     op = NULL;
-    CHECK_STATUS(vconv_conv2d_create(&d, VCONV_ALGO_WINOGRAD_F4X3, wb, NULL, &op), VCONV_OK);
+    CHECK_STATUS(vconv_conv2d_create(&d, VCONV_ALGO_WINOGRAD_F4X4_3X3, wb, NULL, &op), VCONV_OK);
     vconv_conv2d_destroy(op);
   }
   CHECK_STATUS(vconv_set_winograd(1), VCONV_OK);

@@ -79,7 +79,8 @@ static void names(void) {
 
   static const char *const algos[VCONV_ALGO_COUNT] = {
       "auto", "direct", "im2col", "winograd",
-      "winograd_f2x3", "winograd_f4x3", "winograd_f6x3", "winograd_f2x5"};
+      "winograd_f2x2_3x3", "winograd_f4x4_3x3", "winograd_f6x6_3x3", "winograd_f2x2_5x5",
+      "winograd_f4x5_3x3"};
   for (int a = 0; a < VCONV_ALGO_COUNT; a++) {
     const char *n = vconv_algorithm_name((vconv_algorithm)a);
     CHECK(n && strcmp(n, algos[a]) == 0, "vconv_algorithm_name(%d) = %s", a, n ? n : "(null)");

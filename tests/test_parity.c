@@ -60,7 +60,7 @@ typedef struct variant {
   int c_failed;
 } variant;
 
-#define MAX_VARIANTS 32
+#define MAX_VARIANTS 48
 static variant conv_vars[MAX_VARIANTS], pool_vars[MAX_VARIANTS];
 static double ref_seconds; /* time spent in the reference */
 static int n_conv_vars, n_pool_vars;
@@ -1242,22 +1242,22 @@ static void winograd_cases(void) {
   /* Many tiles, few output channels: more than one block of tiles per task
    * (VCONV_WINO_BLOCK_BYTES) for every tile (F(2x2, 3x3) alone in quick mode). */
   for (int k = 3; k <= 5; k += 2) {
-    conv_case cc = conv_layer(k == 3 ? "wino-blocks-3x3" : "wino-blocks-5x5", 64,
+    conv_case cc = conv_layer(k == 3 ? "wino-blocks-3x3" : "wino-blocks-5x5", 128,
                               opt_quick ? 45 : 67, 3, k, 1, k / 2, 1, VCONV_ACTIVATION_NONE);
     cc.nbatches = 1;
     cc.batches[0] = 2;
     cc.d.batch = 2;
     cc.d.pad_right = 0;
     for (int t = 0; t < wino_tile_count(); t++) {
-      int m, r;
+      int mh, mw, r;
       vconv_algorithm al;
-      wino_tile_shape(t, &m, &r, &al);
-      if (r != k || (opt_quick && m > 2)) continue;
+      wino_tile_shape(t, &mh, &mw, &r, &al);
+      if (r != k || (opt_quick && mh > 2)) continue;
       vconv_wino_geom gm;
-      vconv_wino_geometry(m, k, 2, cc.d.in_height, cc.d.in_width, k / 2, k / 2, k / 2, 0, &gm);
-      const int64_t per_tile = (int64_t)(m + k - 1) * (m + k - 1) * 64 * 4;
+      vconv_wino_geometry(mh, mw, k, 2, cc.d.in_height, cc.d.in_width, k / 2, k / 2, k / 2, 0, &gm);
+      const int64_t per_tile = gm.ah * gm.aw * 128 * 4;
       CHECK(gm.tiles * per_tile > VCONV_WINO_BLOCK_BYTES, "%s: F(%dx%d, %dx%d) fits one block",
-            cc.name, m, m, k, k);
+            cc.name, mh, mw, k, k);
     }
     named_conv(&cc);
   }

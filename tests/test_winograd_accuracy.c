@@ -46,25 +46,35 @@ static int opt_quick, opt_markdown;
 
 /* ---- tiles and their matrices -------------------------------------------- */
 
-typedef struct tile {
-  const char *name;         /* "F(4x4, 3x3)" */
-  vconv_algorithm algo;
+/* A 1-D transform F(m, r) as the library has it (wino_tiles.h). */
+typedef struct axis1d {
   int m, r;
   const int (*points)[2], (*textbook)[2];
-  const float *at, *bt;     /* the library's (wino_tiles.h) */
+  const float *at, *bt;
   const double *g;
   const signed char *bt_ord, *at_ord;
+} axis1d;
+
+#define AXIS(name, NAME)                                                                      \
+  {WINO_##NAME##_M, WINO_##NAME##_R, wino_##name##_points, wino_##name##_textbook,            \
+   &wino_##name##_at[0][0], &wino_##name##_bt[0][0], &wino_##name##_g[0][0],                  \
+   &wino_##name##_bt_ord[0][0], &wino_##name##_at_ord[0][0]}
+static const axis1d axes[] = {AXIS(m2r3, M2R3), AXIS(m4r3, M4R3), AXIS(m5r3, M5R3),
+                              AXIS(m6r3, M6R3), AXIS(m2r5, M2R5)};
+#define NAXES ((int)(sizeof axes / sizeof axes[0]))
+
+typedef struct tile {
+  const char *name; /* "F(4x4, 3x3)" */
+  vconv_algorithm algo;
+  const axis1d *h, *w; /* rows, columns */
 } tile;
 
-#define TILE(label, algo, name, NAME)                                                       \
-  {label, algo, WINO_##NAME##_M, WINO_##NAME##_R, wino_##name##_points, wino_##name##_textbook, \
-   &wino_##name##_at[0][0], &wino_##name##_bt[0][0], &wino_##name##_g[0][0],                \
-   &wino_##name##_bt_ord[0][0], &wino_##name##_at_ord[0][0]}
 static const tile tiles[] = {
-    TILE("F(2x2, 3x3)", VCONV_ALGO_WINOGRAD_F2X3, f2x3, F2X3),
-    TILE("F(4x4, 3x3)", VCONV_ALGO_WINOGRAD_F4X3, f4x3, F4X3),
-    TILE("F(6x6, 3x3)", VCONV_ALGO_WINOGRAD_F6X3, f6x3, F6X3),
-    TILE("F(2x2, 5x5)", VCONV_ALGO_WINOGRAD_F2X5, f2x5, F2X5),
+    {"F(2x2, 3x3)", VCONV_ALGO_WINOGRAD_F2X2_3X3, &axes[0], &axes[0]},
+    {"F(4x4, 3x3)", VCONV_ALGO_WINOGRAD_F4X4_3X3, &axes[1], &axes[1]},
+    {"F(4x5, 3x3)", VCONV_ALGO_WINOGRAD_F4X5_3X3, &axes[1], &axes[2]},
+    {"F(6x6, 3x3)", VCONV_ALGO_WINOGRAD_F6X6_3X3, &axes[3], &axes[3]},
+    {"F(2x2, 5x5)", VCONV_ALGO_WINOGRAD_F2X2_5X5, &axes[4], &axes[4]},
 };
 #define NTILES ((int)(sizeof tiles / sizeof tiles[0]))
 
@@ -104,8 +114,8 @@ static void build(mats *x, int m, int r, const int (*pts)[2]) {
 }
 
 /* The generated header against the construction: float matrices rounded from
- * the same values, G equal to double precision. */
-static void check_header(const tile *t) {
+ * the same values, G equal to double precision, and the identity. */
+static void check_axis(const axis1d *t) {
   mats x;
   build(&x, t->m, t->r, t->points);
   const int a = x.a;
@@ -114,9 +124,9 @@ static void check_header(const tile *t) {
   for (int i = 0; i < t->m * a; i++) bad += (float)x.at[i] != t->at[i];
   for (int i = 0; i < a * t->r; i++)
     bad += fabs(x.g[i] - t->g[i]) > 1e-14 * (fabs(x.g[i]) + 1e-300);
-  CHECK(bad == 0, "%s: %d entries of wino_tiles.h differ from the matrices of its points", t->name, bad);
-  /* and the identity itself, in double: A^T (G g . B^T d) = correlation */
-  double worst = 0.0;
+  CHECK(bad == 0, "F(%d, %d): %d entries of wino_tiles.h differ from the matrices of its points",
+        t->m, t->r, bad);
+  double worst = 0.0; /* A^T (G g . B^T d) = correlation, in double */
   for (int i = 0; i < t->m; i++)
     for (int s = 0; s < a; s++)
       for (int k = 0; k < t->r; k++) {
@@ -125,13 +135,13 @@ static void check_header(const tile *t) {
         const double e = fabs(v - (s == i + k ? 1.0 : 0.0));
         if (e > worst) worst = e;
       }
-  CHECK(worst < 1e-12, "%s: the points' matrices miss the identity by %g", t->name, worst);
+  CHECK(worst < 1e-12, "F(%d, %d): the points' matrices miss the identity by %g", t->m, t->r, worst);
 }
 
 /* ---- the emulation ---------------------------------------------------------- */
 
-/* sum over row `row` of coef (n entries) times v, terms in the order `ord`
- * (-1 ends it) or, without ord, in index order; zeros skipped; first term a
+/* sum over a row of coef (n entries) times v, terms in the order `ord` (-1
+ * ends it) or, without ord, in index order; zeros skipped; first term a
  * product (a copy for 1), then FMAs, as the kernels do. */
 static float lincomb(const float *coef, const signed char *ord, int n, const float *v, int stride) {
   float acc = 0.0f;
@@ -148,17 +158,22 @@ static float lincomb(const float *coef, const signed char *ord, int n, const flo
   return acc;
 }
 
-typedef struct emu {
-  int m, r, a;
+/* One axis of an emulated tile. */
+typedef struct emu_axis {
+  int m, a;
   float at[AMAX * AMAX], bt[AMAX * AMAX];
   double g[AMAX * AMAX];
   const signed char *bt_ord, *at_ord; /* NULL: index order */
+} emu_axis;
+
+typedef struct emu {
+  int r;
+  emu_axis h, w;
 } emu;
 
-static void emu_library(emu *e, const tile *t) {
+static void axis_library(emu_axis *e, const axis1d *t) {
   const int a = t->m + t->r - 1;
   e->m = t->m;
-  e->r = t->r;
   e->a = a;
   memcpy(e->at, t->at, sizeof(float) * (size_t)(t->m * a));
   memcpy(e->bt, t->bt, sizeof(float) * (size_t)(a * a));
@@ -167,17 +182,48 @@ static void emu_library(emu *e, const tile *t) {
   e->at_ord = t->at_ord;
 }
 
-static void emu_textbook(emu *e, const tile *t) {
+/* The points' matrices rounded to float; ord: NULL (index order) or storage
+ * for the ascending-magnitude order. */
+static void axis_points(emu_axis *e, int m, int r, const int (*pts)[2], signed char *ord) {
   mats x;
-  build(&x, t->m, t->r, t->textbook);
+  build(&x, m, r, pts);
   const int a = x.a;
-  e->m = t->m;
-  e->r = t->r;
+  e->m = m;
   e->a = a;
-  for (int i = 0; i < t->m * a; i++) e->at[i] = (float)x.at[i];
+  for (int i = 0; i < m * a; i++) e->at[i] = (float)x.at[i];
   for (int i = 0; i < a * a; i++) e->bt[i] = (float)x.bt[i];
-  memcpy(e->g, x.g, sizeof(double) * (size_t)(a * t->r));
+  memcpy(e->g, x.g, sizeof(double) * (size_t)(a * r));
   e->bt_ord = e->at_ord = NULL;
+  if (!ord) return;
+  for (int k = 0; k < 2; k++) /* B^T rows, then A^T rows: nonzeros by ascending |c| */
+    for (int rw = 0; rw < (k ? m : a); rw++) {
+      const float *row = (k ? e->at : e->bt) + rw * a;
+      signed char *o = ord + (k ? AMAX * AMAX : 0) + rw * a;
+      int n = 0;
+      for (int i = 0; i < a; i++)
+        if (row[i] != 0.0f) o[n++] = (signed char)i;
+      for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && fabsf(row[o[j]]) < fabsf(row[o[j - 1]]); j--) {
+          const signed char tmp = o[j];
+          o[j] = o[j - 1];
+          o[j - 1] = tmp;
+        }
+      for (int i = n; i < a; i++) o[i] = -1;
+    }
+  e->bt_ord = ord;
+  e->at_ord = ord + AMAX * AMAX;
+}
+
+static void emu_library(emu *e, const tile *t) {
+  e->r = t->h->r;
+  axis_library(&e->h, t->h);
+  axis_library(&e->w, t->w);
+}
+
+static void emu_textbook(emu *e, const tile *t) {
+  e->r = t->h->r;
+  axis_points(&e->h, t->h->m, t->h->r, t->h->textbook, NULL);
+  axis_points(&e->w, t->w->m, t->w->r, t->w->textbook, NULL);
 }
 
 /* y (NCHW, batch 1, groups 1) of the convolution with padding (pt, pl),
@@ -186,42 +232,43 @@ static void emu_textbook(emu *e, const tile *t) {
 static void emu_conv(const emu *e, int64_t C, int64_t H, int64_t W, int64_t K, int64_t P,
                      int64_t Q, int64_t pt, int64_t pl, const float *x, const float *w,
                      const float *bias, float *y) {
-  const int m = e->m, r = e->r, a = e->a, T = a * a;
+  const int mh = e->h.m, mw = e->w.m, r = e->r, ah = e->h.a, aw = e->w.a, T = ah * aw;
   float *U = malloc(sizeof(float) * (size_t)(K * C * T));
   float *V = malloc(sizeof(float) * (size_t)(C * T));
   for (int64_t k = 0; k < K; k++)
     for (int64_t c = 0; c < C; c++) {
       const float *wk = w + (k * C + c) * r * r;
       double t1[AMAX][AMAX];
-      for (int i = 0; i < a; i++)
+      for (int i = 0; i < ah; i++)
         for (int j = 0; j < r; j++) {
           double s = 0.0;
-          for (int l = 0; l < r; l++) s += e->g[i * r + l] * (double)wk[l * r + j];
+          for (int l = 0; l < r; l++) s += e->h.g[i * r + l] * (double)wk[l * r + j];
           t1[i][j] = s;
         }
-      for (int i = 0; i < a; i++)
-        for (int j = 0; j < a; j++) {
+      for (int i = 0; i < ah; i++)
+        for (int j = 0; j < aw; j++) {
           double s = 0.0;
-          for (int l = 0; l < r; l++) s += t1[i][l] * e->g[j * r + l];
-          U[(k * C + c) * T + i * a + j] = (float)s;
+          for (int l = 0; l < r; l++) s += t1[i][l] * e->w.g[j * r + l];
+          U[(k * C + c) * T + i * aw + j] = (float)s;
         }
     }
-  for (int64_t ty = 0; ty < (P + m - 1) / m; ty++)
-    for (int64_t tx = 0; tx < (Q + m - 1) / m; tx++) {
+  for (int64_t ty = 0; ty < (P + mh - 1) / mh; ty++)
+    for (int64_t tx = 0; tx < (Q + mw - 1) / mw; tx++) {
       for (int64_t c = 0; c < C; c++) {
         float d[AMAX * AMAX], t1[AMAX * AMAX];
-        for (int i = 0; i < a; i++)
-          for (int j = 0; j < a; j++) {
-            const int64_t h = ty * m + i - pt, ww = tx * m + j - pl;
-            d[i * a + j] = h >= 0 && h < H && ww >= 0 && ww < W ? x[(c * H + h) * W + ww] : 0.0f;
+        for (int i = 0; i < ah; i++)
+          for (int j = 0; j < aw; j++) {
+            const int64_t h = ty * mh + i - pt, ww = tx * mw + j - pl;
+            d[i * aw + j] = h >= 0 && h < H && ww >= 0 && ww < W ? x[(c * H + h) * W + ww] : 0.0f;
           }
-        for (int i = 0; i < a; i++) /* rows of B^T d */
-          for (int j = 0; j < a; j++)
-            t1[i * a + j] = lincomb(e->bt + i * a, e->bt_ord ? e->bt_ord + i * a : NULL, a, d + j, a);
-        for (int i = 0; i < a; i++)
-          for (int j = 0; j < a; j++)
-            V[c * T + i * a + j] = lincomb(e->bt + j * a, e->bt_ord ? e->bt_ord + j * a : NULL, a,
-                                           t1 + i * a, 1);
+        for (int i = 0; i < ah; i++) /* B_h^T d */
+          for (int j = 0; j < aw; j++)
+            t1[i * aw + j] = lincomb(e->h.bt + i * ah, e->h.bt_ord ? e->h.bt_ord + i * ah : NULL, ah,
+                                     d + j, aw);
+        for (int i = 0; i < ah; i++) /* ... B_w */
+          for (int j = 0; j < aw; j++)
+            V[c * T + i * aw + j] = lincomb(e->w.bt + j * aw, e->w.bt_ord ? e->w.bt_ord + j * aw : NULL,
+                                            aw, t1 + i * aw, 1);
       }
       for (int64_t k = 0; k < K; k++) {
         float M[AMAX * AMAX], t2[AMAX * AMAX];
@@ -230,14 +277,16 @@ static void emu_conv(const emu *e, int64_t C, int64_t H, int64_t W, int64_t K, i
           for (int64_t c = 0; c < C; c++) acc = fmaf(U[(k * C + c) * T + xi], V[c * T + xi], acc);
           M[xi] = acc;
         }
-        for (int i = 0; i < m; i++)
-          for (int j = 0; j < a; j++)
-            t2[i * a + j] = lincomb(e->at + i * a, e->at_ord ? e->at_ord + i * a : NULL, a, M + j, a);
-        for (int i = 0; i < m; i++)
-          for (int j = 0; j < m; j++) {
-            const int64_t p = ty * m + i, q = tx * m + j;
+        for (int i = 0; i < mh; i++)
+          for (int j = 0; j < aw; j++)
+            t2[i * aw + j] = lincomb(e->h.at + i * ah, e->h.at_ord ? e->h.at_ord + i * ah : NULL, ah,
+                                     M + j, aw);
+        for (int i = 0; i < mh; i++)
+          for (int j = 0; j < mw; j++) {
+            const int64_t p = ty * mh + i, q = tx * mw + j;
             if (p >= P || q >= Q) continue;
-            const float v = lincomb(e->at + j * a, e->at_ord ? e->at_ord + j * a : NULL, a, t2 + i * a, 1);
+            const float v = lincomb(e->w.at + j * aw, e->w.at_ord ? e->w.at_ord + j * aw : NULL, aw,
+                                    t2 + i * aw, 1);
             y[(k * P + p) * Q + q] = v + (bias ? bias[k] : 0.0f);
           }
       }
@@ -279,11 +328,12 @@ static void measure(const tile *t, const shape *sh, uint64_t seed, err *errs) {
   d.in_channels = sh->C;
   d.in_height = d.in_width = sh->HW;
   d.out_channels = sh->K;
-  d.kernel_h = d.kernel_w = t->r;
+  d.kernel_h = d.kernel_w = t->h->r;
   d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = sh->pad;
   int64_t P, Q;
   CHECK_STATUS(vconv_conv2d_output_size(&d, &P, &Q), VCONV_OK);
-  const int64_t nin = sh->C * sh->HW * sh->HW, nw = sh->K * sh->C * t->r * t->r, nout = sh->K * P * Q;
+  const int64_t nin = sh->C * sh->HW * sh->HW, nw = sh->K * sh->C * d.kernel_h * d.kernel_w;
+  const int64_t nout = sh->K * P * Q;
   test_rng rng;
   rng_seed(&rng, seed);
   float *x = malloc(sizeof(float) * (size_t)nin), *w = malloc(sizeof(float) * (size_t)nw);
@@ -343,8 +393,11 @@ static void row(const tile *t, const char *set, err *errs) {
   /* Checks. */
   const double ours = err_mean(&errs[E_OURS]), text = err_mean(&errs[E_TEXTBOOK]);
   int differ = 0;
-  for (int i = 0; i < t->m + t->r - 2; i++)
-    differ |= t->points[i][0] != t->textbook[i][0] || t->points[i][1] != t->textbook[i][1];
+  for (int k = 0; k < 2; k++) {
+    const axis1d *x = k ? t->w : t->h;
+    for (int i = 0; i < x->m + x->r - 2; i++)
+      differ |= x->points[i][0] != x->textbook[i][0] || x->points[i][1] != x->textbook[i][1];
+  }
   CHECK(ours <= 1.05 * text, "%s %s: our points' mean error %.3g above the textbook's %.3g", t->name,
         set, ours, text);
   if (differ)
@@ -353,7 +406,7 @@ static void row(const tile *t, const char *set, err *errs) {
   const double lib = err_mean(&errs[E_LIBRARY]);
   CHECK(lib <= 2.0 * ours && ours <= 2.0 * lib, "%s %s: library mean error %.3g, its emulation %.3g",
         t->name, set, lib, ours);
-  if (t->r == 5)
+  if (t->h->r == 5)
     CHECK(err_max(&errs[E_LIBRARY]) <= 10.0 * dmax && lib <= 10.0 * dmean,
           "%s %s: error %.3g / %.3g, more than 10x direct's %.3g / %.3g", t->name, set,
           err_max(&errs[E_LIBRARY]), lib, dmax, dmean);
@@ -361,38 +414,12 @@ static void row(const tile *t, const char *set, err *errs) {
 
 /* A tile not shipped: emulated only, with its points summed by ascending
  * coefficient magnitude (as the library would), against direct. */
-static void candidate(const char *name, int m, int r, const int (*pts)[2], int npts) {
-  (void)npts;
-  tile t = {name, VCONV_ALGO_DIRECT, m, r, pts, pts, NULL, NULL, NULL, NULL, NULL};
-  mats x;
-  build(&x, m, r, pts);
-  const int a = m + r - 1;
-  static signed char bt_ord[AMAX * AMAX], at_ord[AMAX * AMAX];
-  float bt[AMAX * AMAX], at[AMAX * AMAX];
-  for (int i = 0; i < a * a; i++) bt[i] = (float)x.bt[i];
-  for (int i = 0; i < m * a; i++) at[i] = (float)x.at[i];
-  for (int rw = 0; rw < a; rw++) { /* ascending |coefficient|, zeros last (-1) */
-    for (int k = 0; k < 2; k++) {
-      const float *row = k ? at + rw * a : bt + rw * a;
-      signed char *o = (k ? at_ord : bt_ord) + rw * a;
-      if (k && rw >= m) break;
-      int n = 0;
-      for (int i = 0; i < a; i++)
-        if (row[i] != 0.0f) o[n++] = (signed char)i;
-      for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && fabsf(row[o[j]]) < fabsf(row[o[j - 1]]); j--) {
-          const signed char tmp = o[j];
-          o[j] = o[j - 1];
-          o[j - 1] = tmp;
-        }
-      for (int i = n; i < a; i++) o[i] = -1;
-    }
-  }
-  t.at = at;
-  t.bt = bt;
-  t.g = x.g;
-  t.bt_ord = bt_ord;
-  t.at_ord = at_ord;
+static void candidate(const char *name, int m, int r, const int (*pts)[2]) {
+  static signed char ord[2 * AMAX * AMAX];
+  emu e;
+  e.r = r;
+  axis_points(&e.h, m, r, pts, ord);
+  e.w = e.h;
   const int div = opt_quick ? 8 : 1;
   const shape five[] = {{1, 32, 6, 0}, {6, 14, 16, 0}, {96 / div, 27, 256 / div, 2}};
   const char *five_names[] = {"LeNet-5 C1", "LeNet-5 C3", "AlexNet conv2"};
@@ -425,8 +452,6 @@ static void candidate(const char *name, int m, int r, const int (*pts)[2], int n
     CHECK_STATUS(vconv_conv2d_create(&d, VCONV_ALGO_DIRECT, w, b, &op), VCONV_OK);
     if (op && vconv_conv2d_run(op, xx, y, NULL, 0, NULL) == VCONV_OK) err_add(&errs[E_DIRECT], y, ref, nout);
     vconv_conv2d_destroy(op);
-    emu e;
-    emu_library(&e, &t);
     emu_conv(&e, sh->C, sh->HW, sh->HW, sh->K, P, Q, sh->pad, sh->pad, xx, w, b, y);
     err_add(&errs[E_OURS], y, ref, nout);
     const double ratio_max = err_max(&errs[E_OURS]) / err_max(&errs[E_DIRECT]);
@@ -467,22 +492,26 @@ int main(int argc, char **argv) {
   if (opt_markdown)
     printf("\n| tile | shapes | direct | library | ours (emulated) | textbook points |\n"
            "|---|---|---|---|---|---|\n");
-  for (int ti = 0; ti < NTILES; ti++) {
-    const tile *t = &tiles[ti];
-    check_header(t);
+  for (int i = 0; i < NAXES; i++) {
+    check_axis(&axes[i]);
     if (!opt_markdown) {
       char a[96], b[96];
-      points_text(t->points, t->m + t->r - 2, a, sizeof a);
-      points_text(t->textbook, t->m + t->r - 2, b, sizeof b);
-      printf("%s: points %s, inf (textbook %s, inf)\n", t->name, a, b);
+      const int n = axes[i].m + axes[i].r - 2;
+      points_text(axes[i].points, n, a, sizeof a);
+      points_text(axes[i].textbook, n, b, sizeof b);
+      printf("F(%d, %d): points %s, inf (textbook %s, inf)\n", axes[i].m, axes[i].r, a, b);
     }
+  }
+  for (int ti = 0; ti < NTILES; ti++) {
+    const tile *t = &tiles[ti];
+    const int r = t->h->r;
     const shape alex3[] = {{256 / div, 13, 384 / div, 1}, {384 / div, 13, 384 / div, 1},
                            {384 / div, 13, 256 / div, 1}};
     const char *alex3_names[] = {"AlexNet conv3", "AlexNet conv4", "AlexNet conv5"};
     const shape five[] = {{1, 32, 6, 0}, {6, 14, 16, 0}, {96 / div, 27, 256 / div, 2}};
     const char *five_names[] = {"LeNet-5 C1", "LeNet-5 C3", "AlexNet conv2"};
-    const shape *named = t->r == 3 ? alex3 : five;
-    const char **names = t->r == 3 ? alex3_names : five_names;
+    const shape *named = r == 3 ? alex3 : five;
+    const char **names = r == 3 ? alex3_names : five_names;
     for (int s = 0; s < 3; s++) {
       err errs[E_COUNT];
       memset(errs, 0, sizeof errs);
@@ -492,13 +521,13 @@ int main(int argc, char **argv) {
     /* Random shapes of the tile's kernel, pooled. */
     err errs[E_COUNT];
     memset(errs, 0, sizeof errs);
-    test_rng r;
-    rng_seed(&r, 0xacc0 + (uint64_t)t->r);
+    test_rng rng;
+    rng_seed(&rng, 0xacc0 + (uint64_t)r);
     const int nshapes = opt_quick ? 6 : 16;
     for (int s = 0; s < nshapes; s++) {
-      shape sh = {rng_range(&r, 1, 96 / div + 8), rng_range(&r, t->r, 40), rng_range(&r, 1, 64),
-                  rng_range(&r, 0, t->r / 2)};
-      measure(t, &sh, rng_next(&r), errs);
+      shape sh = {rng_range(&rng, 1, 96 / div + 8), rng_range(&rng, r, 40), rng_range(&rng, 1, 64),
+                  rng_range(&rng, 0, r / 2)};
+      measure(t, &sh, rng_next(&rng), errs);
     }
     row(t, opt_quick ? "6 random" : "16 random", errs);
   }
@@ -507,7 +536,7 @@ int main(int argc, char **argv) {
    * more than 10x direct's. */
   static const int f4x5[7][2] = {{0, 1}, {1, 1}, {-1, 1}, {2, 1}, {-2, 1}, {1, 2}, {-1, 2}};
   if (!opt_markdown) printf("candidate not shipped (emulated):\n");
-  candidate("F(4x4, 5x5)", 4, 5, f4x5, 7);
+  candidate("F(4x4, 5x5)", 4, 5, f4x5);
   printf("total %.1f s\n", test_now() - t0);
   return test_summary("test_winograd_accuracy");
 }

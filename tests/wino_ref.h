@@ -14,8 +14,8 @@
 /* Number of Winograd tiles; index of the tile an algorithm value names, or -1. */
 int wino_tile_count(void);
 int wino_tile_index(vconv_algorithm algo);
-/* The tile's m, r and algorithm value. */
-void wino_tile_shape(int index, int *m, int *r, vconv_algorithm *algo);
+/* The tile F(mh x mw, r x r) and its algorithm value. */
+void wino_tile_shape(int index, int *mh, int *mw, int *r, vconv_algorithm *algo);
 
 /*
  * Z of every output (NCHW order) of the convolution d (batch and padding as

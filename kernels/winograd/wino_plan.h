@@ -6,7 +6,7 @@
  *
  * The canvas.  The images of a batch are laid out as a grid of gx images per
  * row and gy rows, each image with its own padding (Hp x Wp padded pixels),
- * and the m x m output tiles step over the whole canvas, across image
+ * and the mh x mw output tiles step over the whole canvas, across image
  * borders.  At stride 1 a canvas output (Y, X) reads padded canvas input rows
  * Y .. Y+r-1 and columns X .. X+r-1, so outputs inside an image see exactly
  * its own padded pixels; the r-1 rows and columns between images are computed
@@ -18,8 +18,9 @@
  *                         pixel (Y % Hp - pad_top, X % Wp - pad_left)
  *   canvas output (Y, X): image iy*gx + ix, output (Y % Hp, X % Wp) when that
  *                         is below (P, Q); the rest is dropped
- *   tile t:               (ty, tx) = (t / TX, t % TX), outputs from (ty*m, tx*m),
- *                         input patch (alpha x alpha) from the same corner
+ *   tile t:               (ty, tx) = (t / TX, t % TX), mh x mw outputs from
+ *                         (ty*mh, tx*mw), input patch (alpha_h x alpha_w) from
+ *                         the same corner
  */
 #ifndef VCONV_WINO_PLAN_H
 #define VCONV_WINO_PLAN_H
@@ -27,7 +28,8 @@
 #include <stdint.h>
 
 typedef struct vconv_wino_geom {
-  int64_t m, r, a;        /* tile F(m x m, r x r), alpha = m + r - 1 */
+  int64_t mh, mw, r;      /* tile F(mh x mw, r x r): mh rows, mw columns of outputs */
+  int64_t ah, aw;         /* its input patch: alpha_h = mh + r - 1 rows, alpha_w columns */
   int64_t Hp, Wp;         /* padded image */
   int64_t P, Q;           /* output of one image */
   int64_t gx, gy;         /* canvas: gx images per row, gy rows (gx * gy >= N) */
@@ -36,23 +38,31 @@ typedef struct vconv_wino_geom {
 } vconv_wino_geom;
 
 /* A task's block of tiles: at most this many bytes of transformed input
- * (alpha^2 x tiles x Cg floats), which every output channel pass rereads. */
-#define VCONV_WINO_BLOCK_BYTES (3 << 20)
+ * (alpha_h alpha_w x tiles x Cg floats), which every output channel pass
+ * rereads (from L3), while every block streams all of the transformed
+ * weights U (alpha_h alpha_w x Cg x Kg floats) once.  6 MB beat 3, 8 and 16
+ * (the last two leave batch-16 AlexNet layers one block, split in two along
+ * the output channels, transforming the input twice) by 4-15% there. */
+#ifndef VCONV_WINO_BLOCK_BYTES
+#  define VCONV_WINO_BLOCK_BYTES (6 << 20)
+#endif
 
 /* The widest canvas considered, in padded input columns: the kernels keep a
- * band of alpha canvas rows of this width per channel vector. */
+ * band of canvas rows of this width per channel vector. */
 #define VCONV_WINO_MAX_CANVAS_W 512
 
 static inline int64_t vconv_wino_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* The canvas with the fewest tiles (the narrowest among equals) for N images
  * of H x W with the given padding, stride 1, kernel r x r. */
-static inline void vconv_wino_geometry(int64_t m, int64_t r, int64_t N, int64_t H, int64_t W,
-                                       int64_t pt, int64_t pb, int64_t pl, int64_t pr,
+static inline void vconv_wino_geometry(int64_t mh, int64_t mw, int64_t r, int64_t N, int64_t H,
+                                       int64_t W, int64_t pt, int64_t pb, int64_t pl, int64_t pr,
                                        vconv_wino_geom *g) {
-  g->m = m;
+  g->mh = mh;
+  g->mw = mw;
   g->r = r;
-  g->a = m + r - 1;
+  g->ah = mh + r - 1;
+  g->aw = mw + r - 1;
   g->Hp = H + pt + pb;
   g->Wp = W + pl + pr;
   g->P = g->Hp - r + 1;
@@ -62,8 +72,8 @@ static inline void vconv_wino_geometry(int64_t m, int64_t r, int64_t N, int64_t 
   for (int64_t gx = 1; gx <= N && (gx == 1 || gx * g->Wp <= VCONV_WINO_MAX_CANVAS_W); gx++) {
     const int64_t gy = vconv_wino_cdiv(N, gx);
     if (gx > 1 && vconv_wino_cdiv(N, gx - 1) == gy) continue; /* same rows, wider: no gain */
-    const int64_t ty = vconv_wino_cdiv((gy - 1) * g->Hp + g->P, m);
-    const int64_t tx = vconv_wino_cdiv((gx - 1) * g->Wp + g->Q, m);
+    const int64_t ty = vconv_wino_cdiv((gy - 1) * g->Hp + g->P, mh);
+    const int64_t tx = vconv_wino_cdiv((gx - 1) * g->Wp + g->Q, mw);
     if (best < 0 || ty * tx < best) {
       best = ty * tx;
       g->gx = gx;
@@ -73,31 +83,20 @@ static inline void vconv_wino_geometry(int64_t m, int64_t r, int64_t N, int64_t 
     }
   }
   g->tiles = best;
-  g->bw = g->TX * m + r - 1;
+  g->bw = g->TX * mw + r - 1;
   if (g->bw < g->gx * g->Wp) g->bw = g->gx * g->Wp;
-}
-
-/* Position of output (n, p, q) in its tile: row i0 and column j0 (0 .. m-1),
- * and the tile (ty, tx). */
-static inline void vconv_wino_locate(const vconv_wino_geom *g, int64_t n, int64_t p, int64_t q,
-                                     int64_t *ty, int64_t *tx, int64_t *i0, int64_t *j0) {
-  const int64_t Y = n / g->gx * g->Hp + p, X = n % g->gx * g->Wp + q;
-  *ty = Y / g->m;
-  *tx = X / g->m;
-  *i0 = Y % g->m;
-  *j0 = X % g->m;
 }
 
 /*
  * Estimated cost of Winograd, in multiply-adds of the GEMM stage (the rows of
  * a tile block rounded up to the GEMM's register tile mr), plus the
- * transforms: per tile and alpha^2 position, about 3 multiply-adds' worth per
+ * transforms: per tile and patch position, about 3 multiply-adds' worth per
  * input and output channel (two passes of a few terms, vector loads and
  * stores, the transposition into GEMM panels).
  */
 static inline double vconv_wino_cost(const vconv_wino_geom *g, int64_t groups, int64_t Cg,
                                      int64_t Kg, int64_t mr) {
-  const double T = (double)(g->a * g->a);
+  const double T = (double)(g->ah * g->aw);
   const double rows = (double)(vconv_wino_cdiv(g->tiles, mr) * mr);
   return (double)groups * (T * rows * (double)Cg * (double)Kg +
                            3.0 * T * (double)g->tiles * (double)(Cg + Kg));

@@ -1,10 +1,10 @@
 /*
- * Winograd convolution F(m x m, r x r) at stride 1 (any padding, groups,
+ * Winograd convolution F(mh x mw, r x r) at stride 1 (any padding, groups,
  * batch; NCHW and NHWC), written once over the vector layer and compiled per
- * tier.  One kernel per tile: F(2x2,3x3), F(4x4,3x3), F(6x6,3x3), F(2x2,5x5);
- * their matrices come from kernels/winograd/wino_tiles.h, generated from the
- * interpolation points by gen_transforms.py.  With alpha = m + r - 1 and
- * T = alpha^2, per group:
+ * tier.  One kernel per tile: F(2x2,3x3), F(4x4,3x3), F(6x6,3x3), F(4x5,3x3),
+ * F(2x2,5x5); each axis is a 1-D transform of kernels/winograd/wino_tiles.h,
+ * generated from its interpolation points by gen_transforms.py.  With
+ * alpha = m + r - 1 per axis and T = alpha_h alpha_w, per group:
  *
  *   create  U[xi] = G g G^T for every (input, output channel), in double,
  *           rounded once to float and packed as T GEMM B operands (Cg x Kg,
@@ -68,13 +68,19 @@ static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 static size_t round16(size_t x) { return (x + 15) / 16 * 16; }
 
-/* One tile's constants (wino_tiles.h). */
-typedef struct tile_def {
-  int m, r, a;
+/* A 1-D transform F(m, r) (wino_tiles.h). */
+typedef struct axis_def {
+  int m, a;
   const float *bt;         /* a x a */
   const float *at;         /* m x a */
   const double *g;         /* a x r */
   const signed char *bt_ord, *at_ord;
+} axis_def;
+
+/* A tile: rows (h) and columns (w) of outputs, kernel r x r. */
+typedef struct tile_def {
+  int r;
+  axis_def h, w;
 } tile_def;
 
 /* ------------------------------------------------------------------------ */
@@ -82,7 +88,12 @@ typedef struct tile_def {
 
 /* Output channels per GEMM pass: one pass's output waits for the output
  * transform, T x block x KB floats. */
-#define KB_TARGET 64
+#ifndef WINO_KSPLIT
+#  define WINO_KSPLIT 1
+#endif
+#ifndef KB_TARGET
+#  define KB_TARGET 64
+#endif
 /* Tile rows of the panel chunks vf_transpose_block turns into panel rows. */
 #define NCHUNK ((MR + VEC_W - 1) / VEC_W)
 
@@ -100,8 +111,9 @@ typedef struct plan {
 } plan;
 
 static void make_plan(const vconv_conv_shape *s, const tile_def *td, plan *pl) {
-  vconv_wino_geometry(td->m, td->r, s->N, s->H, s->W, s->pt, s->pb, s->pl, s->pr, &pl->gm);
-  const int64_t T = (int64_t)td->a * td->a, tiles = pl->gm.tiles, TX = pl->gm.TX;
+  vconv_wino_geometry(td->h.m, td->w.m, td->r, s->N, s->H, s->W, s->pt, s->pb, s->pl, s->pr,
+                      &pl->gm);
+  const int64_t T = (int64_t)td->h.a * td->w.a, tiles = pl->gm.tiles, TX = pl->gm.TX;
   pl->T = T;
   int64_t cap = VCONV_WINO_BLOCK_BYTES / (T * s->Cg * (int64_t)sizeof(float));
   cap = max64(MR, cap / MR * MR);
@@ -111,7 +123,7 @@ static void make_plan(const vconv_conv_shape *s, const tile_def *td, plan *pl) {
   /* A single task gets its output channels split in two (if there are two
    * panels): batch 1 then runs on two workers. */
   const int64_t kpanels = vconv_wino_cdiv(s->Kg, NR);
-  pl->ksplit = s->G * pl->blocks == 1 && kpanels >= 2 ? 2 : 1;
+  pl->ksplit = WINO_KSPLIT && s->G * pl->blocks == 1 && kpanels >= 2 ? 2 : 1;
   pl->kchunk = vconv_wino_cdiv(kpanels, pl->ksplit) * NR;
   pl->ksplit = vconv_wino_cdiv(s->Kg, pl->kchunk);
   pl->kb = min64(round_up(KB_TARGET, NR), pl->kchunk);
@@ -122,11 +134,12 @@ static void make_plan(const vconv_conv_shape *s, const tile_def *td, plan *pl) {
   pl->vstride = vconv_wino_cdiv(pl->tb, MR) * pl->pstride;
   /* A block's tiles span at most this many tile rows. */
   const int64_t trows = (TX - 1 + pl->tb - 1) / TX + 1;
-  pl->band_rows = (trows - 1) * td->m + td->a;
+  pl->band_rows = (trows - 1) * td->h.m + td->h.a;
   pl->v_at = 0;
   pl->m_at = pl->v_at + (size_t)(T * pl->vstride);
   pl->band_at = pl->m_at + round16((size_t)(pl->tb * T * pl->kb));
-  pl->tile_at = pl->band_at + round16((size_t)(pl->band_rows * pl->gm.bw * VEC_W + VEC_W));
+  /* + VEC_W vectors of slack: row_nchw's junk past the band's last row */
+  pl->tile_at = pl->band_at + round16((size_t)((pl->band_rows * pl->gm.bw + VEC_W) * VEC_W));
   pl->end = pl->tile_at + (size_t)(MR * T * VEC_W);
 }
 
@@ -134,18 +147,18 @@ static void make_plan(const vconv_conv_shape *s, const tile_def *td, plan *pl) {
 /* Kernel transform (create)                                                  */
 
 static size_t packed_per_group(const vconv_conv_shape *s, const tile_def *td) {
-  return (size_t)td->a * td->a * round16(vconv_gemm_packed_b_floats(s->Cg, s->Kg));
+  return (size_t)td->h.a * td->w.a * round16(vconv_gemm_packed_b_floats(s->Cg, s->Kg));
 }
 
 static size_t wino_packed_floats(const vconv_conv_shape *s, const tile_def *td) {
   return (size_t)s->G * packed_per_group(s, td);
 }
 
-/* U = G g G^T in double, rounded once; stored in T B operands (Cg x Kg).
+/* U = G_h g G_w^T in double, rounded once; stored in T B operands (Cg x Kg).
  * Output channels inside a panel are the inner loop, so each of the T
  * operands is written front to back. */
 static void wino_pack(const vconv_conv_shape *s, const tile_def *td, const float *w, float *packed) {
-  const int a = td->a, r = td->r;
+  const int ah = td->h.a, aw = td->w.a, r = td->r;
   const size_t per_xi = round16(vconv_gemm_packed_b_floats(s->Cg, s->Kg));
   for (int64_t g = 0; g < s->G; g++) {
     float *pg = packed + (size_t)g * packed_per_group(s, td);
@@ -154,22 +167,22 @@ static void wino_pack(const vconv_conv_shape *s, const tile_def *td, const float
         for (int64_t k = k0; k < k0 + NR; k++) {
           float *dst = pg + (k0 / NR) * (s->Cg * NR) + c * NR + (k - k0);
           if (k >= s->Kg) { /* the last panel's columns past Kg */
-            for (int xi = 0; xi < a * a; xi++) dst[(size_t)xi * per_xi] = 0.0f;
+            for (int xi = 0; xi < ah * aw; xi++) dst[(size_t)xi * per_xi] = 0.0f;
             continue;
           }
           const float *wk = w + ((g * s->Kg + k) * s->Cg + c) * r * r;
-          double t[AMAX][AMAX]; /* G g: a x r */
-          for (int x = 0; x < a; x++)
+          double t[AMAX][AMAX]; /* G_h g: ah x r */
+          for (int x = 0; x < ah; x++)
             for (int j = 0; j < r; j++) {
               double acc = 0.0;
-              for (int i = 0; i < r; i++) acc += td->g[x * r + i] * (double)wk[i * r + j];
+              for (int i = 0; i < r; i++) acc += td->h.g[x * r + i] * (double)wk[i * r + j];
               t[x][j] = acc;
             }
-          for (int x = 0; x < a; x++)
-            for (int y = 0; y < a; y++) {
+          for (int x = 0; x < ah; x++)
+            for (int y = 0; y < aw; y++) {
               double acc = 0.0;
-              for (int j = 0; j < r; j++) acc += t[x][j] * td->g[y * r + j];
-              dst[(size_t)(x * a + y) * per_xi] = (float)acc;
+              for (int j = 0; j < r; j++) acc += t[x][j] * td->w.g[y * r + j];
+              dst[(size_t)(x * aw + y) * per_xi] = (float)acc;
             }
         }
   }
@@ -197,56 +210,67 @@ static ALWAYS_INLINE vf lincomb(const int n, const float *coef, const signed cha
   return acc;
 }
 
-/* V = B^T d B for one tile: d[i][j] at src + i * rpitch + j * VEC_W; V[xi]
- * (xi = x * a + y) to out[xi]. */
+/* V = B_h^T d B_w for one tile: d[i][j] (alpha_h x alpha_w) at
+ * src + i * rpitch + j * VEC_W; V[xi] (xi = x * alpha_w + y) to out[xi]. */
 static ALWAYS_INLINE void input_transform(const tile_def *td, const float *src, int64_t rpitch,
                                           vf *out) {
-  const int a = td->a;
+  const int ah = td->h.a, aw = td->w.a;
   vf t[AMAX][AMAX];
-  UNROLL for (int j = 0; j < a; j++) {
+  UNROLL for (int j = 0; j < aw; j++) {
     vf col[AMAX];
-    UNROLL for (int i = 0; i < a; i++) col[i] = vf_loadu(src + i * rpitch + j * VEC_W);
-    UNROLL for (int x = 0; x < a; x++) t[x][j] = lincomb(a, td->bt + x * a, td->bt_ord + x * a, col);
+    UNROLL for (int i = 0; i < ah; i++) col[i] = vf_loadu(src + i * rpitch + j * VEC_W);
+    UNROLL for (int x = 0; x < ah; x++)
+      t[x][j] = lincomb(ah, td->h.bt + x * ah, td->h.bt_ord + x * ah, col);
   }
-  UNROLL for (int x = 0; x < a; x++)
-    UNROLL for (int y = 0; y < a; y++)
-      out[x * a + y] = lincomb(a, td->bt + y * a, td->bt_ord + y * a, t[x]);
+  UNROLL for (int x = 0; x < ah; x++)
+    UNROLL for (int y = 0; y < aw; y++)
+      out[x * aw + y] = lincomb(aw, td->w.bt + y * aw, td->w.bt_ord + y * aw, t[x]);
 }
 
-/* Y = A^T M A for one tile: M[xi] at src + xi * pitch, Y[i * m + j] to out. */
+/* Y = A_h^T M A_w for one tile: M[xi] at src + xi * pitch, Y[i * mw + j] to out. */
 static ALWAYS_INLINE void output_transform(const tile_def *td, const float *src, int64_t pitch,
                                            vf *out) {
-  const int a = td->a, m = td->m;
+  const int ah = td->h.a, aw = td->w.a, mh = td->h.m, mw = td->w.m;
   vf t[MMAX][AMAX];
-  UNROLL for (int y = 0; y < a; y++) {
+  UNROLL for (int y = 0; y < aw; y++) {
     vf col[AMAX];
-    UNROLL for (int x = 0; x < a; x++) col[x] = vf_loadu(src + (x * a + y) * pitch);
-    UNROLL for (int i = 0; i < m; i++) t[i][y] = lincomb(a, td->at + i * a, td->at_ord + i * a, col);
+    UNROLL for (int x = 0; x < ah; x++) col[x] = vf_loadu(src + (x * aw + y) * pitch);
+    UNROLL for (int i = 0; i < mh; i++)
+      t[i][y] = lincomb(ah, td->h.at + i * ah, td->h.at_ord + i * ah, col);
   }
-  UNROLL for (int i = 0; i < m; i++)
-    UNROLL for (int j = 0; j < m; j++)
-      out[i * m + j] = lincomb(a, td->at + j * a, td->at_ord + j * a, t[i]);
+  UNROLL for (int i = 0; i < mh; i++)
+    UNROLL for (int j = 0; j < mw; j++)
+      out[i * mw + j] = lincomb(aw, td->w.at + j * aw, td->w.at_ord + j * aw, t[i]);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Input: bands and transformed tiles                                         */
 
-static void zero_floats(float *d, int64_t n) {
-  for (int64_t i = 0; i < n; i += VEC_W) vf_storeu(d + i, vf_zero());
+/* n floats (a multiple of VEC_W) of zeros.  The first store outside the
+ * loop keeps gcc from turning short runs into memset calls. */
+static inline void zero_floats(float *d, int64_t n) {
+  if (n <= 0) return;
+  vf_storeu(d, vf_zero());
+  for (int64_t i = VEC_W; i < n; i += VEC_W) vf_storeu(d + i, vf_zero());
 }
 
 /* W pixels of channels c .. c+nc-1 (nc <= VEC_W) of image row `src` (NCHW:
- * channel planes cpitch floats apart) as W vectors at dst, VEC_W apart. */
+ * channel planes cpitch floats apart) as vectors at dst, VEC_W apart,
+ * through VEC_W x VEC_W transposes.  Whole transposed blocks are stored: up to
+ * VEC_W-1 vectors past the row's end receive junk, which build_band
+ * overwrites (padding and the next image follow) or leaves in its slack. */
 static void row_nchw(float *dst, const float *src, int64_t cpitch, int nc, int64_t W) {
   for (int64_t w0 = 0; w0 < W; w0 += VEC_W) {
     const int cols = (int)min64(VEC_W, W - w0);
     vf r[VEC_W];
-    for (int l = 0; l < VEC_W; l++)
-      r[l] = l >= nc          ? vf_zero()
-             : cols == VEC_W ? vf_loadu(src + l * cpitch + w0)
-                             : vf_load_part(src + l * cpitch + w0, cols);
+    if (nc == VEC_W && cols == VEC_W) {
+      UNROLL for (int l = 0; l < VEC_W; l++) r[l] = vf_loadu(src + l * cpitch + w0);
+    } else {
+      UNROLL for (int l = 0; l < VEC_W; l++)
+        r[l] = l >= nc ? vf_zero() : vf_load_part(src + l * cpitch + w0, cols);
+    }
     vf_transpose_block(r);
-    for (int j = 0; j < cols; j++) vf_storeu(dst + (w0 + j) * VEC_W, r[j]);
+    UNROLL for (int j = 0; j < VEC_W; j++) vf_storeu(dst + (w0 + j) * VEC_W, r[j]);
   }
 }
 
@@ -259,7 +283,9 @@ static void row_nhwc(float *dst, const float *src, int64_t C, int nc, int64_t W)
 
 /* The band: canvas rows y0 .. y0+rows-1, gm.bw columns, VEC_W channels per
  * pixel: the channel vector from channel c0 of group g (nc channels, the rest
- * of the vector zero).  Padding and the canvas outside the images are zeros. */
+ * of the vector zero).  Padding and the canvas outside the images are zeros.
+ * Each row is written left to right: an image's pixels, then its right
+ * padding and the next image's left padding over the junk row_nchw leaves. */
 static void build_band(const vconv_conv_shape *s, const plan *pl, const float *input, int64_t g,
                        int64_t c0, int nc, int64_t y0, int64_t rows, float *band) {
   const vconv_wino_geom *gm = &pl->gm;
@@ -320,13 +346,13 @@ static ALWAYS_INLINE void transform_block(const vconv_conv_shape *s, const tile_
                                           const plan *pl, const float *input, int64_t g,
                                           int64_t t0, int64_t tb, float *V, float *band,
                                           vf *tbuf) {
-  const int64_t T = pl->T, m = td->m, TX = pl->gm.TX;
+  const int64_t T = pl->T, mh = td->h.m, mw = td->w.m, TX = pl->gm.TX;
   const int64_t rpitch = pl->gm.bw * VEC_W, ty0 = t0 / TX;
-  const int64_t rows = ((t0 + tb - 1) / TX - ty0) * m + td->a;
+  const int64_t rows = ((t0 + tb - 1) / TX - ty0) * mh + td->h.a;
   for (int64_t cv = 0; cv < pl->cvec; cv++) {
     const int64_t c0 = cv * VEC_W;
     const int nc = (int)min64(VEC_W, s->Cg - c0);
-    build_band(s, pl, input, g, c0, nc, ty0 * m, rows, band);
+    build_band(s, pl, input, g, c0, nc, ty0 * mh, rows, band);
     for (int64_t p0 = 0; p0 < tb; p0 += MR) {
       const int cnt = (int)min64(MR, tb - p0);
       for (int j = 0; j < MR; j++) {
@@ -336,7 +362,7 @@ static ALWAYS_INLINE void transform_block(const vconv_conv_shape *s, const tile_
           continue;
         }
         const int64_t t = t0 + p0 + j, ty = t / TX, tx = t % TX;
-        input_transform(td, band + (ty - ty0) * m * rpitch + tx * m * VEC_W, rpitch, v);
+        input_transform(td, band + (ty - ty0) * mh * rpitch + tx * mw * VEC_W, rpitch, v);
       }
       float *dst = V + (p0 / MR) * pl->pstride + c0 * MR;
       for (int64_t xi = 0; xi < T; xi++) panel_rows(tbuf + xi, T, nc, dst + xi * pl->vstride);
@@ -347,9 +373,9 @@ static ALWAYS_INLINE void transform_block(const vconv_conv_shape *s, const tile_
 /* ------------------------------------------------------------------------ */
 /* Output                                                                     */
 
-/* Stores m x m outputs of VEC_W (nk valid) channels, y[i*m + j] the vector of
- * tile position (i, j), to NCHW: per channel, per row, the columns that land
- * in one image at once (colrun: runs of j with their image column and q). */
+/* Stores mh x mw outputs of VEC_W (nk valid) channels, y[i*mw + j] the vector
+ * of tile position (i, j), to NCHW: per channel, per row, the columns that
+ * land in one image at once (colrun: runs of j with their image column and q). */
 typedef struct colrun {
   int j0, len;
   int64_t ix, q0;
@@ -368,10 +394,10 @@ static inline void copy_short(float *d, const float *b, int n) {
   }
 }
 
-static inline void store_nchw(const vconv_conv_shape *s, const vf *y, int m, int nk,
+static inline void store_nchw(const vconv_conv_shape *s, const vf *y, int mh, int mw, int nk,
                               const int64_t *rn, const int64_t *rp, const colrun *runs,
                               int nruns, int64_t k, float *output) {
-  const int mm = m * m;
+  const int mm = mh * mw;
   enum { POS = MMAX * MMAX + VEC_W }; /* positions, padded for whole-vector loads */
   float buf[VEC_W * POS];
   for (int p0 = 0; p0 < mm; p0 += VEC_W) {
@@ -381,13 +407,13 @@ static inline void store_nchw(const vconv_conv_shape *s, const vf *y, int m, int
     for (int l = 0; l < nk; l++) vf_storeu(buf + l * POS + p0, r[l]);
   }
   const int64_t pq = s->P * s->Q;
-  for (int i = 0; i < m; i++) {
+  for (int i = 0; i < mh; i++) {
     if (rn[i] < 0) continue;
     for (int u = 0; u < nruns; u++) {
       const int64_t n = rn[i] + runs[u].ix;
       if (n >= s->N) continue;
       float *d = output + (n * s->K + k) * pq + rp[i] * s->Q + runs[u].q0;
-      const float *b = buf + i * m + runs[u].j0;
+      const float *b = buf + i * mw + runs[u].j0;
       for (int l = 0; l < nk; l++, d += pq, b += POS) copy_short(d, b, runs[u].len);
     }
   }
@@ -401,7 +427,7 @@ static ALWAYS_INLINE void output_block(const vconv_conv_shape *s, const tile_def
                                        float *output, int64_t g, int64_t t0, int64_t tb,
                                        int64_t k0, int64_t kw) {
   const vconv_wino_geom *gm = &pl->gm;
-  const int m = td->m;
+  const int mh = td->h.m, mw = td->w.m;
   const int64_t T = pl->T;
   const int nhwc = s->layout == VCONV_LAYOUT_NHWC;
   const int clamp = s->act != VCONV_ACTIVATION_NONE;
@@ -412,18 +438,20 @@ static ALWAYS_INLINE void output_block(const vconv_conv_shape *s, const tile_def
      * image, -1 dropped; rp: output row) and its columns (runs). */
     int64_t rn[MMAX], rp[MMAX], cn[MMAX], cq[MMAX];
     int any_r = 0;
-    for (int i = 0; i < m; i++) {
-      const int64_t Y = ty * m + i, iy = Y / gm->Hp, p = Y % gm->Hp;
+    for (int i = 0; i < mh; i++) {
+      const int64_t Y = ty * mh + i, iy = Y / gm->Hp, p = Y % gm->Hp;
       rn[i] = iy < gm->gy && p < s->P ? iy * gm->gx : -1;
       rp[i] = p;
       any_r |= rn[i] >= 0;
-      const int64_t X = tx * m + i, ix = X / gm->Wp, q = X % gm->Wp;
-      cn[i] = ix < gm->gx && q < s->Q ? ix : -1;
-      cq[i] = q;
+    }
+    for (int j = 0; j < mw; j++) {
+      const int64_t X = tx * mw + j, ix = X / gm->Wp, q = X % gm->Wp;
+      cn[j] = ix < gm->gx && q < s->Q ? ix : -1;
+      cq[j] = q;
     }
     colrun runs[MMAX];
     int nruns = 0;
-    for (int j = 0; j < m; j++) {
+    for (int j = 0; j < mw; j++) {
       if (cn[j] < 0) continue;
       if (nruns && runs[nruns - 1].ix == cn[j] && runs[nruns - 1].j0 + runs[nruns - 1].len == j)
         runs[nruns - 1].len++;
@@ -438,16 +466,16 @@ static ALWAYS_INLINE void output_block(const vconv_conv_shape *s, const tile_def
       vf y[MMAX * MMAX];
       output_transform(td, mt + kv, pl->kb, y);
       const vf b = !bias ? vf_zero() : nk == VEC_W ? vf_loadu(bias + k) : vf_load_part(bias + k, nk);
-      for (int i = 0; i < m * m; i++) {
+      for (int i = 0; i < mh * mw; i++) {
         vf v = vf_add(y[i], b);
         if (clamp) v = vf_upper(hi, vf_lower(lo, v));
         y[i] = v;
       }
       if (!nhwc) {
-        store_nchw(s, y, m, nk, rn, rp, runs, nruns, k, output);
+        store_nchw(s, y, mh, mw, nk, rn, rp, runs, nruns, k, output);
         continue;
       }
-      for (int i = 0; i < m; i++) {
+      for (int i = 0; i < mh; i++) {
         if (rn[i] < 0) continue;
         for (int u = 0; u < nruns; u++) {
           const int64_t n = rn[i] + runs[u].ix;
@@ -455,9 +483,9 @@ static ALWAYS_INLINE void output_block(const vconv_conv_shape *s, const tile_def
           float *d = output + ((n * s->P + rp[i]) * s->Q + runs[u].q0) * s->K + k;
           for (int j = 0; j < runs[u].len; j++, d += s->K) {
             if (nk == VEC_W)
-              vf_storeu(d, y[i * m + runs[u].j0 + j]);
+              vf_storeu(d, y[i * mw + runs[u].j0 + j]);
             else
-              vf_store_part(d, y[i * m + runs[u].j0 + j], nk);
+              vf_store_part(d, y[i * mw + runs[u].j0 + j], nk);
           }
         }
       }
@@ -467,6 +495,20 @@ static ALWAYS_INLINE void output_block(const vconv_conv_shape *s, const tile_def
 
 /* ------------------------------------------------------------------------ */
 /* Tasks                                                                      */
+
+#ifndef WINO_PREFETCH
+#  define WINO_PREFETCH 1
+#endif
+
+/* Asks for n floats from p (n may be <= 0) into L2, a cache line at a time. */
+static inline void prefetch_l2(const float *p, int64_t n) {
+#if defined(__GNUC__)
+  for (int64_t i = 0; i < n; i += 16) __builtin_prefetch(p + i, 0, 2);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
 
 static size_t wino_task_count(const vconv_conv_shape *s, const tile_def *td) {
   plan pl;
@@ -496,12 +538,28 @@ static ALWAYS_INLINE void wino_run(const vconv_conv_shape *s, const tile_def *td
   const size_t per_xi = round16(vconv_gemm_packed_b_floats(s->Cg, s->Kg));
   const float *U = packed + (size_t)g * packed_per_group(s, td);
   const vconv_gemm_epilogue e = {1.0f, 0.0f, NULL, 0, 0, 0.0f, 0.0f};
+  /* One GEMM per A panel (MR tiles): between them, a slice of the next
+   * GEMM's B operand (Cg x kw floats of U) is prefetched into L2, so that U,
+   * far larger than the caches, streams from memory while the FMAs run.
+   * With few panels the slices come in bursts the memory system cannot take
+   * (measured: 4-20% slower at batch 1), so only blocks of 4 panels or more. */
+  const int64_t panels = vconv_wino_cdiv(tb, MR);
+  const int prefetch = WINO_PREFETCH && panels >= 4;
   for (int64_t k0 = kbeg; k0 < kend; k0 += pl.kb) {
     const int64_t kw = min64(pl.kb, kend - k0);
-    for (int64_t xi = 0; xi < pl.T; xi++)
-      VCONV_GEMM_FN(vconv_gemm_macro)(tb, kw, s->Cg, V + xi * pl.vstride, pl.pstride,
-                                      U + xi * per_xi + (k0 / NR) * (s->Cg * NR), s->Cg * NR,
-                                      M + xi * pl.kb, pl.T * pl.kb, &e, 0, 0);
+    const int64_t bfl = vconv_wino_cdiv(kw, NR) * NR * s->Cg; /* floats of one B operand */
+    const int64_t slice = round_up(vconv_wino_cdiv(bfl, panels), 16);
+    for (int64_t xi = 0; xi < pl.T; xi++) {
+      const float *b = U + xi * per_xi + (k0 / NR) * (s->Cg * NR);
+      const float *next = xi + 1 < pl.T ? b + per_xi : k0 + pl.kb < kend ? U + (k0 + pl.kb) / NR * (s->Cg * NR) : NULL;
+      for (int64_t p = 0; p < panels; p++) {
+        VCONV_GEMM_FN(vconv_gemm_macro)(min64(MR, tb - p * MR), kw, s->Cg,
+                                        V + xi * pl.vstride + p * pl.pstride, pl.pstride, b,
+                                        s->Cg * NR, M + (p * MR * pl.T + xi) * pl.kb,
+                                        pl.T * pl.kb, &e, 0, 0);
+        if (prefetch && next) prefetch_l2(next + p * slice, min64(slice, bfl - p * slice));
+      }
+    }
     output_block(s, td, &pl, M, bias, output, g, t0, tb, k0, kw);
   }
 }
@@ -514,11 +572,13 @@ static int wino_applicable(const vconv_conv_shape *s, const tile_def *td) {
          s->dw == 1 && s->conn == NULL;
 }
 
-#define WINO_TILE(tn, NAME, ALGO)                                                            \
-  static const tile_def tile_##tn = {                                                       \
-      WINO_##NAME##_M,        WINO_##NAME##_R,          WINO_##NAME##_A,                      \
-      &wino_##tn##_bt[0][0], &wino_##tn##_at[0][0], &wino_##tn##_g[0][0],               \
-      &wino_##tn##_bt_ord[0][0], &wino_##tn##_at_ord[0][0]};                              \
+#define AXIS(t, T)                                                                        \
+  {WINO_##T##_M, WINO_##T##_A, &wino_##t##_bt[0][0], &wino_##t##_at[0][0], &wino_##t##_g[0][0], \
+   &wino_##t##_bt_ord[0][0], &wino_##t##_at_ord[0][0]}
+
+/* tile name tn, kernel size r, the transforms of its rows (h) and columns (w) */
+#define WINO_TILE(tn, r, h, H, w, W, ALGO)                                                   \
+  static const tile_def tile_##tn = {r, AXIS(h, H), AXIS(w, W)};                            \
   static int applicable_##tn(const vconv_conv_shape *s) {                                   \
     return wino_applicable(s, &tile_##tn);                                                  \
   }                                                                                           \
@@ -550,7 +610,8 @@ static int wino_applicable(const vconv_conv_shape *s, const tile_def *td) {
       .run = run_##tn,                                                                      \
   };
 
-WINO_TILE(f2x3, F2X3, VCONV_ALGO_WINOGRAD_F2X3)
-WINO_TILE(f4x3, F4X3, VCONV_ALGO_WINOGRAD_F4X3)
-WINO_TILE(f6x3, F6X3, VCONV_ALGO_WINOGRAD_F6X3)
-WINO_TILE(f2x5, F2X5, VCONV_ALGO_WINOGRAD_F2X5)
+WINO_TILE(f2x2_3x3, 3, m2r3, M2R3, m2r3, M2R3, VCONV_ALGO_WINOGRAD_F2X2_3X3)
+WINO_TILE(f4x4_3x3, 3, m4r3, M4R3, m4r3, M4R3, VCONV_ALGO_WINOGRAD_F4X4_3X3)
+WINO_TILE(f6x6_3x3, 3, m6r3, M6R3, m6r3, M6R3, VCONV_ALGO_WINOGRAD_F6X6_3X3)
+WINO_TILE(f4x5_3x3, 3, m4r3, M4R3, m5r3, M5R3, VCONV_ALGO_WINOGRAD_F4X5_3X3)
+WINO_TILE(f2x2_5x5, 5, m2r5, M2R5, m2r5, M2R5, VCONV_ALGO_WINOGRAD_F2X2_5X5)

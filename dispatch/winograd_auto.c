@@ -3,14 +3,15 @@
  * whether VCONV_ALGO_AUTO takes it, and the process-wide switch
  * (vconv_set_winograd, VCONV_WINOGRAD).
  *
- * The heuristic compares estimated multiply-adds (wino_plan.h): a tile's
- * GEMM work (tile rows rounded up to the GEMM register tile, alpha^2 products
- * per tile) plus its transforms, against the direct convolution's
+ * The heuristic compares estimated multiply-adds (vconv_wino_cost in
+ * wino_plan.h): a tile's GEMM work (tile rows rounded up to the GEMM register
+ * tile, output channels to whole vectors, alpha_h alpha_w products per tile
+ * and channel pair) plus its transforms, against the direct convolution's
  * N*P*Q*R*S*Cg*Kg.  The cheapest applicable tile is the one
  * VCONV_ALGO_WINOGRAD runs; AUTO takes it when it is cheaper than direct by
- * a margin that covers the GEMM's lower efficiency and the transforms' memory
- * traffic (WIN_MARGIN, from single-thread measurements), and only with enough
- * channels for the transforms to amortise.
+ * WIN_MARGIN, which covers the GEMM's lower efficiency than direct's on
+ * large layers (single-thread measurements, Zen 5, AVX-512), and only with
+ * enough channels for the transforms to amortise.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -63,6 +64,17 @@ vconv_status vconv_set_winograd(int enabled) {
 
 /* ---- tile choice ----------------------------------------------------------- */
 
+/* Floats per vector of a tier. */
+static int64_t lanes(vconv_isa isa) {
+  switch (isa) {
+    case VCONV_ISA_AVX512: return 16;
+    case VCONV_ISA_AVX2: return 8;
+    case VCONV_ISA_SSE41:
+    case VCONV_ISA_NEON: return 4;
+    default: return 1;
+  }
+}
+
 const vconv_conv_kernel *vconv_i_winograd_tile(vconv_isa isa, const vconv_conv_shape *s,
                                                double *cost) {
   const vconv_gemm_kernel *gemm;
@@ -76,7 +88,7 @@ const vconv_conv_kernel *vconv_i_winograd_tile(vconv_isa isa, const vconv_conv_s
       vconv_wino_geom g;
       vconv_wino_geometry(tiles[t].mh, tiles[t].mw, tiles[t].r, s->N, s->H, s->W, s->pt, s->pb,
                           s->pl, s->pr, &g);
-      const double c = vconv_wino_cost(&g, s->G, s->Cg, s->Kg, gemm->mr);
+      const double c = vconv_wino_cost(&g, s->G, s->Cg, s->Kg, gemm->mr, lanes(isa));
       if (!best || c < best_cost) { /* strictly cheaper: ties keep the more accurate */
         best = k;
         best_cost = c;

@@ -207,10 +207,13 @@ typedef enum vconv_algorithm {
  *     (connection tables).
  * Before those, Winograd (unless switched off, see vconv_set_winograd) for
  * 3x3 and 5x5 convolutions at stride 1 with at least 8 input and 8 output
- * channels per group, when its estimated work (the GEMM stage's multiply-adds
- * of the cheapest tile, its tile rows rounded up to the GEMM's register
- * tile, plus the transforms) is below direct's multiply-adds by a margin of
- * 1.3; the tile is the cheapest one, which VCONV_ALGO_WINOGRAD also runs.
+ * channels per group, when the estimated work of its cheapest tile (the GEMM
+ * stage's multiply-adds, tiles rounded up to the GEMM's register tile and
+ * output channels to whole vectors, plus the transforms at 2 * lanes
+ * multiply-adds per transformed value) times 1.3 is below direct's
+ * multiply-adds; that tile is also what VCONV_ALGO_WINOGRAD runs.  On
+ * AlexNet: conv2 F(2x2, 5x5); conv3-5 F(4x5, 3x3) at batch 1, F(6x6, 3x3)
+ * at batch 16; LeNet-5 direct.
  * The rule follows single-thread measurements (Zen 5, AVX-512) and may change
  * between versions.  Direct and im2col meet the same error bound; Winograd
  * has its own, larger per tile (README, "Winograd accuracy").

@@ -92,9 +92,9 @@
  * the reason Winograd's bound exceeds direct's, and grows with alpha).  Z
  * depends on where the output sits in its tile and on the whole patch, so
  * ref_wino_bound computes it tile by tile, with the tiles where the library
- * puts them (kernels/winograd/wino_plan.h: a canvas of gx images per row, each
- * with its padding; tiles step by mh rows and mw columns from the canvas
- * origin), in double: its own rounding (at most nz terms per output) is
+ * puts them (kernels/winograd/wino_plan.h: a canvas of gx images per row, ph
+ * rows and pw columns apart, zeros between them; tiles step by mh rows and mw
+ * columns from the canvas origin), in double: its own rounding (at most nz terms per output) is
  * covered by a factor 1 + gamma_d(nz).  Underflow: an operation that
  * underflows is off by at most 2^-150 absolutely, and reaches y multiplied by
  * at most F = ||A_h^T|| ||A_w^T|| ||G_h|| ||G_w|| ||B_h^T|| ||B_w^T|| max|g|
@@ -453,7 +453,8 @@ void ref_wino_tile_init(ref_wino_tile *t, int r, ref_wino_axis h, ref_wino_axis 
 }
 
 int ref_wino_bound(const vconv_conv2d_desc *d, const float *input, const float *weights,
-                   const float *bias, int64_t gx, const ref_wino_tile *t, double *z) {
+                   const float *bias, int64_t gx, int64_t ph, int64_t pw, const ref_wino_tile *t,
+                   double *z) {
   ref_geom geo;
   int st = ref_conv2d_geometry(d, &geo);
   if (st != REF_OK) return st;
@@ -461,11 +462,15 @@ int ref_wino_bound(const vconv_conv2d_desc *d, const float *input, const float *
   if (d->kernel_h != r || d->kernel_w != r || d->stride_h != 1 || d->stride_w != 1 ||
       d->dilation_h != 1 || d->dilation_w != 1 || gx < 1 || ah > 16 || aw > 16 || r > 8)
     return REF_INVALID;
+  /* images ph rows and pw columns apart, no closer than their padding allows */
+  if (ph < d->in_height + (geo.h.pad_begin > geo.h.pad_end ? geo.h.pad_begin : geo.h.pad_end) ||
+      ph < geo.h.out || pw < d->in_width + (geo.w.pad_begin > geo.w.pad_end ? geo.w.pad_begin : geo.w.pad_end) ||
+      pw < geo.w.out)
+    return REF_INVALID;
   const int64_t N = d->batch, C = d->in_channels, H = d->in_height, W = d->in_width;
   const int64_t K = d->out_channels, G = d->groups, Cg = C / G, Kg = K / G;
   const int64_t P = geo.h.out, Q = geo.w.out, pt = geo.h.pad_begin, pl = geo.w.pad_begin;
-  const int64_t Hp = H + pt + geo.h.pad_end, Wp = W + pl + geo.w.pad_end;
-  const int64_t gy = (N + gx - 1) / gx;
+  const int64_t Hp = ph, Wp = pw, gy = (N + gx - 1) / gx;
   const int64_t TY = ((gy - 1) * Hp + P + mh - 1) / mh, TX = ((gx - 1) * Wp + Q + mw - 1) / mw;
   double *U = malloc(sizeof(double) * (size_t)(Kg * Cg * T)); /* |G_h||g||G_w^T| of one group */
   double *V = malloc(sizeof(double) * (size_t)(Cg * T));      /* |B_h^T||d||B_w| of one tile */

@@ -98,10 +98,12 @@ void ref_wino_tile_init(ref_wino_tile *t, int r, ref_wino_axis h, ref_wino_axis 
 /*
  * z[i] (NCHW order, like ref_conv2d's y) = Z of every output: |bias| plus the
  * magnitude of its elementary terms with the tiles on a canvas of gx images
- * per row (stride 1, dilation 1, r x r kernel, else REF_INVALID).  input NCHW.
+ * per row, ph rows and pw columns apart (stride 1, dilation 1, r x r kernel,
+ * pitches that keep the images' padding, else REF_INVALID).  input NCHW.
  */
 int ref_wino_bound(const vconv_conv2d_desc *d, const float *input, const float *weights,
-                   const float *bias, int64_t gx, const ref_wino_tile *t, double *z);
+                   const float *bias, int64_t gx, int64_t ph, int64_t pw, const ref_wino_tile *t,
+                   double *z);
 /* |y - y_ref| <= ref_wino_tol(tile, Cg, Z, A, n). */
 double ref_wino_tol(const ref_wino_tile *t, int64_t Cg, double z, double a, int32_t n);
 

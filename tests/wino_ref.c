@@ -13,8 +13,9 @@ typedef struct axis {
   int ready;
 } axis;
 
-#define AXIS(name, NAME) \
-  {WINO_##NAME##_M, WINO_##NAME##_R, &wino_##name##_at[0][0], &wino_##name##_bt[0][0], &wino_##name##_g[0][0], {0}, {0}, 0}
+#define AXIS(name, NAME)                                                                  \
+  {WINO_##NAME##_M, WINO_##NAME##_R, &wino_##name##_at[0][0], &wino_##name##_bt[0][0],      \
+   &wino_##name##_g[0][0], {0}, {0}, 0}
 static axis axes[] = {AXIS(m2r3, M2R3), AXIS(m4r3, M4R3), AXIS(m5r3, M5R3), AXIS(m6r3, M6R3),
                       AXIS(m2r5, M2R5)};
 #undef AXIS
@@ -65,5 +66,5 @@ int wino_bound(int index, const vconv_conv2d_desc *d, const float *input, const 
   vconv_wino_geometry(h->m, w->m, h->r, d->batch, d->in_height, d->in_width, g.h.pad_begin,
                       g.h.pad_end, g.w.pad_begin, g.w.pad_end, &gm);
   ref_wino_tile_init(t, h->r, as_ref(h), as_ref(w), d->in_channels / d->groups, wmax);
-  return ref_wino_bound(d, input, weights, bias, gm.gx, t, z);
+  return ref_wino_bound(d, input, weights, bias, gm.gx, gm.ph, gm.pw, t, z);
 }

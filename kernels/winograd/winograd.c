@@ -86,21 +86,20 @@ typedef struct tile_def {
 /* ------------------------------------------------------------------------ */
 /* Plan                                                                       */
 
-/* Output channels per GEMM pass: one pass's output waits for the output
- * transform, T x block x KB floats. */
-#ifndef WINO_KSPLIT
-#  define WINO_KSPLIT 1
-#endif
-#ifndef KB_TARGET
-#  define KB_TARGET 64
-#endif
+/* Output channels per GEMM pass (kb): as many as keep one pass's output, the
+ * T x block x kb floats the output transform reads back, within M_BYTES (in
+ * L2): a wider pass rereads the block's transformed input fewer times
+ * (batch-1 AlexNet conv3, F(4x5): 192 channels 3% faster than 64), a
+ * narrower one keeps a large block's output in cache (batch 16: 64 channels
+ * 2-5% faster than 128 or 192). */
+#define M_BYTES (512 << 10)
 /* Tile rows of the panel chunks vf_transpose_block turns into panel rows. */
 #define NCHUNK ((MR + VEC_W - 1) / VEC_W)
 
 typedef struct plan {
   vconv_wino_geom gm;
   int64_t T;
-  int64_t tb, blocks;     /* tiles per block (a multiple of MR unless one block), blocks per group */
+  int64_t tb, blocks;     /* tiles per block (a multiple of MR unless one), blocks per group */
   int64_t ksplit, kchunk; /* output channel slices per block, channels each (multiple of NR) */
   int64_t kb;             /* output channels per GEMM pass (multiple of NR) */
   int64_t cvec;           /* channel vectors of a group */
@@ -118,15 +117,18 @@ static void make_plan(const vconv_conv_shape *s, const tile_def *td, plan *pl) {
   int64_t cap = VCONV_WINO_BLOCK_BYTES / (T * s->Cg * (int64_t)sizeof(float));
   cap = max64(MR, cap / MR * MR);
   pl->blocks = vconv_wino_cdiv(tiles, cap);
+  /* Two workers' worth of tasks: two blocks where each still has enough rows
+   * for the GEMM; otherwise (batch 1) one block whose output channels are
+   * split in two below (each half transforms the input itself). */
+  if (s->G * pl->blocks == 1 && tiles >= 8 * MR) pl->blocks = 2;
   pl->tb = pl->blocks == 1 ? tiles : round_up(vconv_wino_cdiv(tiles, pl->blocks), MR);
   pl->blocks = vconv_wino_cdiv(tiles, pl->tb);
-  /* A single task gets its output channels split in two (if there are two
-   * panels): batch 1 then runs on two workers. */
   const int64_t kpanels = vconv_wino_cdiv(s->Kg, NR);
-  pl->ksplit = WINO_KSPLIT && s->G * pl->blocks == 1 && kpanels >= 2 ? 2 : 1;
+  pl->ksplit = s->G * pl->blocks == 1 && kpanels >= 2 ? 2 : 1;
   pl->kchunk = vconv_wino_cdiv(kpanels, pl->ksplit) * NR;
   pl->ksplit = vconv_wino_cdiv(s->Kg, pl->kchunk);
-  pl->kb = min64(round_up(KB_TARGET, NR), pl->kchunk);
+  const int64_t kfit = M_BYTES / (T * pl->tb * (int64_t)sizeof(float)) / NR * NR;
+  pl->kb = min64(max64(kfit, NR), pl->kchunk);
   pl->cvec = vconv_wino_cdiv(s->Cg, VEC_W);
   /* Panel rows are written whole vectors at a time, front to back; the last
    * one of a panel may spill up to VEC_W floats into this slack. */
@@ -157,7 +159,8 @@ static size_t wino_packed_floats(const vconv_conv_shape *s, const tile_def *td) 
 /* U = G_h g G_w^T in double, rounded once; stored in T B operands (Cg x Kg).
  * Output channels inside a panel are the inner loop, so each of the T
  * operands is written front to back. */
-static void wino_pack(const vconv_conv_shape *s, const tile_def *td, const float *w, float *packed) {
+static void wino_pack(const vconv_conv_shape *s, const tile_def *td, const float *w,
+                      float *packed) {
   const int ah = td->h.a, aw = td->w.a, r = td->r;
   const size_t per_xi = round16(vconv_gemm_packed_b_floats(s->Cg, s->Kg));
   for (int64_t g = 0; g < s->G; g++) {
@@ -289,19 +292,19 @@ static void row_nhwc(float *dst, const float *src, int64_t C, int nc, int64_t W)
 static void build_band(const vconv_conv_shape *s, const plan *pl, const float *input, int64_t g,
                        int64_t c0, int nc, int64_t y0, int64_t rows, float *band) {
   const vconv_wino_geom *gm = &pl->gm;
-  const int64_t bwf = gm->bw * VEC_W, used = gm->gx * gm->Wp * VEC_W;
+  const int64_t bwf = gm->bw * VEC_W, used = gm->gx * gm->pw * VEC_W;
   for (int64_t i = 0; i < rows; i++) {
     float *row = band + i * bwf;
-    const int64_t Y = y0 + i, iy = Y / gm->Hp, h = Y % gm->Hp - s->pt;
+    const int64_t Y = y0 + i, iy = Y / gm->ph, h = Y % gm->ph - s->pt;
     if (iy >= gm->gy || h < 0 || h >= s->H) {
       zero_floats(row, bwf);
       continue;
     }
     for (int64_t ix = 0; ix < gm->gx; ix++) {
-      float *seg = row + ix * gm->Wp * VEC_W;
+      float *seg = row + ix * gm->pw * VEC_W;
       const int64_t n = iy * gm->gx + ix;
       if (n >= s->N) {
-        zero_floats(seg, gm->Wp * VEC_W);
+        zero_floats(seg, gm->pw * VEC_W);
         continue;
       }
       zero_floats(seg, s->pl * VEC_W);
@@ -311,7 +314,7 @@ static void build_band(const vconv_conv_shape *s, const plan *pl, const float *i
         row_nchw(px, input + ((n * s->C + c) * s->H + h) * s->W, s->H * s->W, nc, s->W);
       else
         row_nhwc(px, input + ((n * s->H + h) * s->W) * s->C + c, s->C, nc, s->W);
-      zero_floats(px + s->W * VEC_W, s->pr * VEC_W);
+      zero_floats(px + s->W * VEC_W, (gm->pw - s->pl - s->W) * VEC_W);
     }
     zero_floats(row + used, bwf - used);
   }
@@ -439,13 +442,13 @@ static ALWAYS_INLINE void output_block(const vconv_conv_shape *s, const tile_def
     int64_t rn[MMAX], rp[MMAX], cn[MMAX], cq[MMAX];
     int any_r = 0;
     for (int i = 0; i < mh; i++) {
-      const int64_t Y = ty * mh + i, iy = Y / gm->Hp, p = Y % gm->Hp;
+      const int64_t Y = ty * mh + i, iy = Y / gm->ph, p = Y % gm->ph;
       rn[i] = iy < gm->gy && p < s->P ? iy * gm->gx : -1;
       rp[i] = p;
       any_r |= rn[i] >= 0;
     }
     for (int j = 0; j < mw; j++) {
-      const int64_t X = tx * mw + j, ix = X / gm->Wp, q = X % gm->Wp;
+      const int64_t X = tx * mw + j, ix = X / gm->pw, q = X % gm->pw;
       cn[j] = ix < gm->gx && q < s->Q ? ix : -1;
       cq[j] = q;
     }
@@ -465,7 +468,9 @@ static ALWAYS_INLINE void output_block(const vconv_conv_shape *s, const tile_def
       const int64_t k = g * s->Kg + k0 + kv; /* first output channel */
       vf y[MMAX * MMAX];
       output_transform(td, mt + kv, pl->kb, y);
-      const vf b = !bias ? vf_zero() : nk == VEC_W ? vf_loadu(bias + k) : vf_load_part(bias + k, nk);
+      const vf b = !bias        ? vf_zero()
+                   : nk == VEC_W ? vf_loadu(bias + k)
+                                 : vf_load_part(bias + k, nk);
       for (int i = 0; i < mh * mw; i++) {
         vf v = vf_add(y[i], b);
         if (clamp) v = vf_upper(hi, vf_lower(lo, v));
@@ -495,10 +500,6 @@ static ALWAYS_INLINE void output_block(const vconv_conv_shape *s, const tile_def
 
 /* ------------------------------------------------------------------------ */
 /* Tasks                                                                      */
-
-#ifndef WINO_PREFETCH
-#  define WINO_PREFETCH 1
-#endif
 
 /* Asks for n floats from p (n may be <= 0) into L2, a cache line at a time. */
 static inline void prefetch_l2(const float *p, int64_t n) {
@@ -544,14 +545,17 @@ static ALWAYS_INLINE void wino_run(const vconv_conv_shape *s, const tile_def *td
    * With few panels the slices come in bursts the memory system cannot take
    * (measured: 4-20% slower at batch 1), so only blocks of 4 panels or more. */
   const int64_t panels = vconv_wino_cdiv(tb, MR);
-  const int prefetch = WINO_PREFETCH && panels >= 4;
+  const int prefetch = panels >= 4;
   for (int64_t k0 = kbeg; k0 < kend; k0 += pl.kb) {
     const int64_t kw = min64(pl.kb, kend - k0);
     const int64_t bfl = vconv_wino_cdiv(kw, NR) * NR * s->Cg; /* floats of one B operand */
     const int64_t slice = round_up(vconv_wino_cdiv(bfl, panels), 16);
     for (int64_t xi = 0; xi < pl.T; xi++) {
       const float *b = U + xi * per_xi + (k0 / NR) * (s->Cg * NR);
-      const float *next = xi + 1 < pl.T ? b + per_xi : k0 + pl.kb < kend ? U + (k0 + pl.kb) / NR * (s->Cg * NR) : NULL;
+      /* the GEMM after this one: the next position, or the next pass's first */
+      const float *next = xi + 1 < pl.T       ? b + per_xi
+                          : k0 + pl.kb < kend ? U + (k0 + pl.kb) / NR * (s->Cg * NR)
+                                              : NULL;
       for (int64_t p = 0; p < panels; p++) {
         VCONV_GEMM_FN(vconv_gemm_macro)(min64(MR, tb - p * MR), kw, s->Cg,
                                         V + xi * pl.vstride + p * pl.pstride, pl.pstride, b,
@@ -576,9 +580,9 @@ static int wino_applicable(const vconv_conv_shape *s, const tile_def *td) {
   {WINO_##T##_M, WINO_##T##_A, &wino_##t##_bt[0][0], &wino_##t##_at[0][0], &wino_##t##_g[0][0], \
    &wino_##t##_bt_ord[0][0], &wino_##t##_at_ord[0][0]}
 
-/* tile name tn, kernel size r, the transforms of its rows (h) and columns (w) */
-#define WINO_TILE(tn, r, h, H, w, W, ALGO)                                                   \
-  static const tile_def tile_##tn = {r, AXIS(h, H), AXIS(w, W)};                            \
+/* tile name tn, kernel size R_, the transforms of its rows (h_) and columns (w_) */
+#define WINO_TILE(tn, R_, h_, H_, w_, W_, ALGO)                                                   \
+  static const tile_def tile_##tn = {R_, AXIS(h_, H_), AXIS(w_, W_)};                            \
   static int applicable_##tn(const vconv_conv_shape *s) {                                   \
     return wino_applicable(s, &tile_##tn);                                                  \
   }                                                                                           \

@@ -21,6 +21,11 @@ vconv_status vconv_i_resolve_isa(vconv_isa isa, vconv_isa *out);
 /* The kernel for (algo, isa) applicable to the shape; algo AUTO follows the heuristic. */
 vconv_status vconv_i_select_conv(vconv_algorithm algo, vconv_isa isa, const vconv_conv_shape *s,
                                  const vconv_conv_kernel **kernel);
+/* Winograd (winograd_auto.c): the cheapest applicable tile of the tier (NULL
+ * if none; *cost its estimate), and the tile AUTO takes (NULL: not Winograd). */
+const vconv_conv_kernel *vconv_i_winograd_tile(vconv_isa isa, const vconv_conv_shape *s,
+                                               double *cost);
+const vconv_conv_kernel *vconv_i_winograd_auto(vconv_isa isa, const vconv_conv_shape *s);
 vconv_status vconv_i_select_pool(vconv_isa isa, const vconv_pool_kernel **kernel);
 vconv_status vconv_i_select_gemm(vconv_isa isa, const vconv_gemm_kernel **kernel);
 

@@ -9,7 +9,12 @@
   extern const vconv_conv_kernel vconv_direct_kernel__##tier; \
   extern const vconv_conv_kernel vconv_im2col_kernel__##tier; \
   extern const vconv_pool_kernel vconv_pool_kernel__##tier;   \
-  extern const vconv_gemm_kernel vconv_gemm_kernel__##tier;
+  extern const vconv_gemm_kernel vconv_gemm_kernel__##tier;  \
+  extern const vconv_conv_kernel vconv_winograd_f2x2_3x3_kernel__##tier; \
+  extern const vconv_conv_kernel vconv_winograd_f4x4_3x3_kernel__##tier; \
+  extern const vconv_conv_kernel vconv_winograd_f6x6_3x3_kernel__##tier; \
+  extern const vconv_conv_kernel vconv_winograd_f4x5_3x3_kernel__##tier; \
+  extern const vconv_conv_kernel vconv_winograd_f2x2_5x5_kernel__##tier;
 
 #ifdef VCONV_BUILT_SCALAR
 TIER_KERNELS(scalar)
@@ -27,26 +32,36 @@ TIER_KERNELS(avx512)
 TIER_KERNELS(neon)
 #endif
 
+#define WINOGRAD_KERNELS(tier)                                                       \
+  &vconv_winograd_f2x2_3x3_kernel__##tier, &vconv_winograd_f4x4_3x3_kernel__##tier,   \
+      &vconv_winograd_f6x6_3x3_kernel__##tier, &vconv_winograd_f4x5_3x3_kernel__##tier, \
+      &vconv_winograd_f2x2_5x5_kernel__##tier,
+
 static const vconv_conv_kernel *const conv_kernels[] = {
 #ifdef VCONV_BUILT_SCALAR
     &vconv_direct_kernel__scalar,
     &vconv_im2col_kernel__scalar,
+    WINOGRAD_KERNELS(scalar)
 #endif
 #ifdef VCONV_BUILT_SSE41
     &vconv_direct_kernel__sse41,
     &vconv_im2col_kernel__sse41,
+    WINOGRAD_KERNELS(sse41)
 #endif
 #ifdef VCONV_BUILT_AVX2
     &vconv_direct_kernel__avx2,
     &vconv_im2col_kernel__avx2,
+    WINOGRAD_KERNELS(avx2)
 #endif
 #ifdef VCONV_BUILT_AVX512
     &vconv_direct_kernel__avx512,
     &vconv_im2col_kernel__avx512,
+    WINOGRAD_KERNELS(avx512)
 #endif
 #ifdef VCONV_BUILT_NEON
     &vconv_direct_kernel__neon,
     &vconv_im2col_kernel__neon,
+    WINOGRAD_KERNELS(neon)
 #endif
 };
 
@@ -131,6 +146,8 @@ vconv_status vconv_i_select_conv(vconv_algorithm algo, vconv_isa isa, const vcon
                                  const vconv_conv_kernel **kernel) {
   if ((int)algo < 0 || (int)algo >= VCONV_ALGO_COUNT) return VCONV_ERR_INVALID_ALGORITHM;
   if (algo == VCONV_ALGO_AUTO) {
+    /* Winograd first, where it wins (winograd_auto.c); then the order above. */
+    if ((*kernel = vconv_i_winograd_auto(isa, s)) != NULL) return VCONV_OK;
     for (size_t i = 0; i < LEN(auto_order); i++) {
       const vconv_conv_kernel *k = find(auto_order[i], isa);
       if (k && k->applicable(s) && auto_wants(auto_order[i], s)) {
@@ -140,7 +157,8 @@ vconv_status vconv_i_select_conv(vconv_algorithm algo, vconv_isa isa, const vcon
     }
     return VCONV_ERR_UNSUPPORTED_ALGORITHM;
   }
-  const vconv_conv_kernel *k = find(algo, isa);
+  const vconv_conv_kernel *k = algo == VCONV_ALGO_WINOGRAD ? vconv_i_winograd_tile(isa, s, NULL)
+                                                          : find(algo, isa);
   if (!k || !k->applicable(s)) return VCONV_ERR_UNSUPPORTED_ALGORITHM;
   *kernel = k;
   return VCONV_OK;

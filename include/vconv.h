@@ -186,10 +186,20 @@ typedef enum vconv_algorithm {
   VCONV_ALGO_AUTO = 0,     /* the library chooses (documented heuristic) */
   VCONV_ALGO_DIRECT = 1,   /* direct loops over the taps */
   VCONV_ALGO_IM2COL = 2,   /* im2col + GEMM */
-  VCONV_ALGO_WINOGRAD = 3  /* Winograd minimal filtering (3x3 / 5x5, stride 1) */
+  VCONV_ALGO_WINOGRAD = 3, /* Winograd minimal filtering (3x3 / 5x5, stride 1): the library picks the tile */
+  /* One Winograd tile each, F(mh x mw, r x r): mh x mw outputs (rows x
+   * columns) per tile of an r x r kernel at stride 1 and dilation 1, any
+   * padding, groups and batch, no connection table (else
+   * VCONV_ERR_UNSUPPORTED_ALGORITHM).  Error bounds and measured errors:
+   * README ("Winograd accuracy"). */
+  VCONV_ALGO_WINOGRAD_F2X2_3X3 = 4,
+  VCONV_ALGO_WINOGRAD_F4X4_3X3 = 5,
+  VCONV_ALGO_WINOGRAD_F6X6_3X3 = 6,
+  VCONV_ALGO_WINOGRAD_F2X2_5X5 = 7,
+  VCONV_ALGO_WINOGRAD_F4X5_3X3 = 8  /* 4 rows x 5 columns: 4 x 3 tiles cover a 13x13 map */
 } vconv_algorithm;
 
-#define VCONV_ALGO_COUNT 4
+#define VCONV_ALGO_COUNT 9
 
 /*
  * VCONV_ALGO_AUTO picks, on the operator's tier:
@@ -200,13 +210,39 @@ typedef enum vconv_algorithm {
  *     (RGB stems);
  *   direct for everything else and wherever im2col is not applicable
  *     (connection tables).
+ * Before those, Winograd (unless switched off, see vconv_set_winograd) for
+ * 3x3 and 5x5 convolutions at stride 1 with at least 8 input and 8 output
+ * channels per group, when the estimated work of its cheapest tile (the GEMM
+ * stage's multiply-adds, tiles rounded up to the GEMM's register tile and
+ * output channels to whole vectors, plus the transforms at 2 * lanes
+ * multiply-adds per transformed value) times 1.3 is below direct's
+ * multiply-adds; that tile is also what VCONV_ALGO_WINOGRAD runs.  On
+ * AlexNet: conv2 F(2x2, 5x5); conv3-5 F(4x5, 3x3) at batch 1, F(6x6, 3x3)
+ * at batch 16; LeNet-5 direct.
  * The rule follows single-thread measurements (Zen 5, AVX-512) and may change
- * between versions; results of every algorithm meet the same error bound.
- * im2col needs scratch of a few hundred KB per thread (workspace_size).
+ * between versions.  Direct and im2col meet the same error bound; Winograd
+ * has its own, larger per tile (README, "Winograd accuracy").
+ * im2col needs scratch of a few hundred KB per thread, Winograd a few MB
+ * (workspace_size).
  */
 
-/* "auto", "direct", "im2col", "winograd"; NULL if unknown. */
+/* "auto", "direct", "im2col", "winograd", "winograd_f2x2_3x3", "winograd_f4x4_3x3",
+ * "winograd_f6x6_3x3", "winograd_f2x2_5x5", "winograd_f4x5_3x3"; NULL if unknown. */
 VCONV_API const char *vconv_algorithm_name(vconv_algorithm algo);
+
+/*
+ * Winograd in VCONV_ALGO_AUTO, for the whole process: enabled 1 (the
+ * default) lets AUTO pick a Winograd tile where the heuristic above expects
+ * it to win, 0 never (AUTO then chooses as if no Winograd kernel existed).
+ * The environment variable VCONV_WINOGRAD=0 or =1, when set, wins over this
+ * call.  Applies to operators created afterwards; explicit requests
+ * (VCONV_ALGO_WINOGRAD and the tile values) are always honoured, and an
+ * explicit VCONV_ALGO_DIRECT or VCONV_ALGO_IM2COL keeps one operator off
+ * Winograd.  Thread-safe.  enabled other than 0 or 1: VCONV_ERR_INVALID_ARGUMENT.
+ */
+VCONV_API vconv_status vconv_set_winograd(int enabled);
+/* 1 if AUTO may pick Winograd now (after the environment and vconv_set_winograd). */
+VCONV_API int vconv_winograd_enabled(void);
 
 /* ------------------------------------------------------------------------ */
 /* Parallel execution hook                                                    */

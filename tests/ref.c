@@ -54,7 +54,60 @@
  * its sums, blocks its loops or splits work into tasks, so they are never
  * tuned to an implementation.  (They hold for direct and im2col+GEMM, which
  * evaluate the same n terms in some order; a Winograd kernel transforms
- * inputs and weights and needs its own derived bound.)
+ * inputs and weights and needs its own derived bound, below.)
+ *
+ * Winograd F(mh x mw, r x r) (ref_wino_bound, ref_wino_tol)
+ * ------------------------------------------------------------
+ * Each axis is a 1-D transform F(m, r) with alpha = m + r - 1 points and
+ * matrices A^T, G, B^T (rows of the tile: _h, columns: _w).  One output of a
+ * tile is y = b + sum_{x,z} A_h^T[i][x] A_w^T[j][z] M[x][z] with
+ * M = sum_c U_c . V_c, U_c = G_h g_c G_w^T (the kernel transform) and
+ * V_c = B_h^T d_c B_w (the input transform of the tile's alpha_h x alpha_w
+ * patch d_c).
+ * Expanded, y is a sum of "elementary terms", one per (c, x, z, kernel tap,
+ * patch pixel): a product of matrix coefficients, one weight and one input.
+ * Exactly, they cancel down to the direct convolution's sum; in floating point
+ * each one carries the rounding factors of every operation on its way to y:
+ *
+ *   V             two passes of sums over the nonzeros of a row of B_h^T, then
+ *                 B_w^T (at most nB_h, nB_w terms: as many roundings), with
+ *                 coefficients rounded to float (one factor (1+d) each, 0 for
+ *                 dyadic points): nB_h + nB_w + 2 factors;
+ *   U             computed in double and rounded once to float: 2 (one for the
+ *                 rounding, one covering the double error and the rounding of
+ *                 G itself, both far below u);
+ *   M             the GEMM's sum over Cg channels, any order, FMA or not: Cg;
+ *   Y             two passes over at most nA_h, nA_w nonzeros, rounded
+ *                 coefficients: nA_h + nA_w + 2;
+ *   + bias        1; the activation is 1-Lipschitz (as above).
+ *
+ * With products of (1 + d_i) bounded by gamma of their count (Higham, Lemma
+ * 3.3), |y - y_exact| <= gamma(Kw) Z, where
+ *
+ *   Kw = Cg + nB_h + nB_w + nA_h + nA_w + 7,
+ *   Z  = |b| + sum_c sum_{x,z} |A_h^T[i][x]| |A_w^T[j][z]| (|G_h| |g_c| |G_w|^T)[x][z]
+ *                                                        (|B_h^T| |d_c| |B_w|)[x][z],
+ *
+ * the sum of the elementary terms' magnitudes (including those that cancel:
+ * the reason Winograd's bound exceeds direct's, and grows with alpha).  Z
+ * depends on where the output sits in its tile and on the whole patch, so
+ * ref_wino_bound computes it tile by tile, with the tiles where the library
+ * puts them (kernels/winograd/wino_plan.h: a canvas of gx images per row, ph
+ * rows and pw columns apart, zeros between them; tiles step by mh rows and mw
+ * columns from the canvas origin), in double: its own rounding (at most nz terms per output) is
+ * covered by a factor 1 + gamma_d(nz).  Underflow: an operation that
+ * underflows is off by at most 2^-150 absolutely, and reaches y multiplied by
+ * at most F = ||A_h^T|| ||A_w^T|| ||G_h|| ||G_w|| ||B_h^T|| ||B_w^T|| max|g|
+ * (infinity norms: maximal absolute row sums); at most
+ * nops = T (Cg (alpha_h + alpha_w + 1) + alpha_h + alpha_w) + 1 operations
+ * feed one output (T = alpha_h alpha_w): nops F 2^-149 covers them.  Plus, as for
+ * direct, the reference's own error gamma_d(n) A and the comparison's
+ * 2^-50 (A + Z):
+ *
+ *   tol_w = gamma(Kw) Z (1 + gamma_d(nz)) + nops F 2^-149 + gamma_d(n) A + 2^-50 (A + Z).
+ *
+ * Like direct's, this bound is a worst case over every order of evaluation;
+ * measured errors (README, "Winograd accuracy") are orders of magnitude below.
  */
 #include "ref.h"
 
@@ -67,6 +120,13 @@ double ref_gamma(double n, double u) { return n * u / (1.0 - n * u); }
 double ref_conv_tol(int32_t n, double a) {
   const double u = 0x1p-24, ud = 0x1p-53;
   return ref_gamma(n, u) * a + (double)n * 0x1p-149 + ref_gamma(n, ud) * a + 0x1p-50 * a;
+}
+
+double ref_wino_tol(const ref_wino_tile *t, int64_t Cg, double z, double a, int32_t n) {
+  const double u = 0x1p-24, ud = 0x1p-53;
+  const int kw = (int)Cg + t->nb + t->na + 7;
+  return ref_gamma(kw, u) * z * (1.0 + ref_gamma(t->nz, ud)) + t->nops * t->amp * 0x1p-149 +
+         ref_gamma(n, ud) * a + 0x1p-50 * (a + z);
 }
 
 double ref_avg_tol(int32_t m, double a) {
@@ -354,4 +414,142 @@ void ref_relayout(const float *src, vconv_layout from, float *dst, vconv_layout 
       for (int64_t h = 0; h < H; h++)
         for (int64_t w = 0; w < W; w++)
           dst[ref_index(to, C, H, W, b, c, h, w)] = src[ref_index(from, C, H, W, b, c, h, w)];
+}
+
+/* Maximal absolute row sum of a rows x cols matrix. */
+static double norm_inf(const double *x, int rows, int cols) {
+  double best = 0.0;
+  for (int i = 0; i < rows; i++) {
+    double s = 0.0;
+    for (int j = 0; j < cols; j++) s += fabs(x[i * cols + j]);
+    if (s > best) best = s;
+  }
+  return best;
+}
+
+static int row_nonzeros(const double *x, int rows, int cols) {
+  int best = 0;
+  for (int i = 0; i < rows; i++) {
+    int k = 0;
+    for (int j = 0; j < cols; j++) k += x[i * cols + j] != 0.0;
+    if (k > best) best = k;
+  }
+  return best;
+}
+
+void ref_wino_tile_init(ref_wino_tile *t, int r, ref_wino_axis h, ref_wino_axis w, int64_t Cg,
+                        double wmax) {
+  const int ah = h.m + r - 1, aw = w.m + r - 1, T = ah * aw;
+  t->r = r;
+  t->h = h;
+  t->w = w;
+  t->nb = row_nonzeros(h.bt, ah, ah) + row_nonzeros(w.bt, aw, aw);
+  t->na = row_nonzeros(h.at, h.m, ah) + row_nonzeros(w.at, w.m, aw);
+  t->nz = (int32_t)(T * (Cg * (T + r * r + 2) + 2) + 2);
+  t->nops = (double)T * ((double)Cg * (ah + aw + 1) + ah + aw) + 1;
+  t->amp = norm_inf(h.at, h.m, ah) * norm_inf(w.at, w.m, aw) * norm_inf(h.g, ah, r) *
+           norm_inf(w.g, aw, r) * norm_inf(h.bt, ah, ah) * norm_inf(w.bt, aw, aw) *
+           (wmax > 1.0 ? wmax : 1.0);
+}
+
+int ref_wino_bound(const vconv_conv2d_desc *d, const float *input, const float *weights,
+                   const float *bias, int64_t gx, int64_t ph, int64_t pw, const ref_wino_tile *t,
+                   double *z) {
+  ref_geom geo;
+  int st = ref_conv2d_geometry(d, &geo);
+  if (st != REF_OK) return st;
+  const int mh = t->h.m, mw = t->w.m, r = t->r, ah = mh + r - 1, aw = mw + r - 1, T = ah * aw;
+  if (d->kernel_h != r || d->kernel_w != r || d->stride_h != 1 || d->stride_w != 1 ||
+      d->dilation_h != 1 || d->dilation_w != 1 || gx < 1 || ah > 16 || aw > 16 || r > 8)
+    return REF_INVALID;
+  /* images ph rows and pw columns apart, no closer than their padding allows */
+  if (ph < d->in_height + (geo.h.pad_begin > geo.h.pad_end ? geo.h.pad_begin : geo.h.pad_end) ||
+      ph < geo.h.out || pw < d->in_width + (geo.w.pad_begin > geo.w.pad_end ? geo.w.pad_begin : geo.w.pad_end) ||
+      pw < geo.w.out)
+    return REF_INVALID;
+  const int64_t N = d->batch, C = d->in_channels, H = d->in_height, W = d->in_width;
+  const int64_t K = d->out_channels, G = d->groups, Cg = C / G, Kg = K / G;
+  const int64_t P = geo.h.out, Q = geo.w.out, pt = geo.h.pad_begin, pl = geo.w.pad_begin;
+  const int64_t Hp = ph, Wp = pw, gy = (N + gx - 1) / gx;
+  const int64_t TY = ((gy - 1) * Hp + P + mh - 1) / mh, TX = ((gx - 1) * Wp + Q + mw - 1) / mw;
+  double *U = malloc(sizeof(double) * (size_t)(Kg * Cg * T)); /* |G_h||g||G_w^T| of one group */
+  double *V = malloc(sizeof(double) * (size_t)(Cg * T));      /* |B_h^T||d||B_w| of one tile */
+  double *M = malloc(sizeof(double) * (size_t)T);
+  if (!U || !V || !M) {
+    free(U);
+    free(V);
+    free(M);
+    return REF_INVALID;
+  }
+  for (int64_t grp = 0; grp < G; grp++) {
+    for (int64_t k = 0; k < Kg; k++)
+      for (int64_t c = 0; c < Cg; c++) {
+        const float *w = weights + ((grp * Kg + k) * Cg + c) * r * r;
+        double tmp[16][8];
+        for (int x = 0; x < ah; x++)
+          for (int j = 0; j < r; j++) {
+            double s = 0.0;
+            for (int i = 0; i < r; i++) s += fabs(t->h.g[x * r + i]) * fabs((double)w[i * r + j]);
+            tmp[x][j] = s;
+          }
+        double *u = U + (k * Cg + c) * T;
+        for (int x = 0; x < ah; x++)
+          for (int y = 0; y < aw; y++) {
+            double s = 0.0;
+            for (int j = 0; j < r; j++) s += tmp[x][j] * fabs(t->w.g[y * r + j]);
+            u[x * aw + y] = s;
+          }
+      }
+    for (int64_t ty = 0; ty < TY; ty++)
+      for (int64_t tx = 0; tx < TX; tx++) {
+        for (int64_t c = 0; c < Cg; c++) {
+          double dp[16][16], tmp[16][16];
+          for (int i = 0; i < ah; i++)
+            for (int j = 0; j < aw; j++) { /* the canvas pixel, or a zero */
+              const int64_t Y = ty * mh + i, X = tx * mw + j;
+              const int64_t n = Y / Hp * gx + X / Wp, h = Y % Hp - pt, w = X % Wp - pl;
+              const int inside = X / Wp < gx && n < N && h >= 0 && h < H && w >= 0 && w < W;
+              dp[i][j] = inside ? fabs((double)input[((n * C + grp * Cg + c) * H + h) * W + w]) : 0.0;
+            }
+          for (int x = 0; x < ah; x++)
+            for (int j = 0; j < aw; j++) {
+              double s = 0.0;
+              for (int i = 0; i < ah; i++) s += fabs(t->h.bt[x * ah + i]) * dp[i][j];
+              tmp[x][j] = s;
+            }
+          for (int x = 0; x < ah; x++)
+            for (int y = 0; y < aw; y++) {
+              double s = 0.0;
+              for (int j = 0; j < aw; j++) s += tmp[x][j] * fabs(t->w.bt[y * aw + j]);
+              V[c * T + x * aw + y] = s;
+            }
+        }
+        for (int64_t k = 0; k < Kg; k++) {
+          for (int xi = 0; xi < T; xi++) M[xi] = 0.0;
+          for (int64_t c = 0; c < Cg; c++) {
+            const double *u = U + (k * Cg + c) * T, *v = V + c * T;
+            for (int xi = 0; xi < T; xi++) M[xi] += u[xi] * v[xi];
+          }
+          const int64_t ko = grp * Kg + k;
+          const double bv = bias ? fabs((double)bias[ko]) : 0.0;
+          for (int i = 0; i < mh; i++) {
+            const int64_t Y = ty * mh + i, iy = Y / Hp, p = Y % Hp;
+            if (p >= P || iy >= gy) continue;
+            for (int j = 0; j < mw; j++) {
+              const int64_t X = tx * mw + j, ix = X / Wp, q = X % Wp, n = iy * gx + ix;
+              if (q >= Q || ix >= gx || n >= N) continue;
+              double s = 0.0;
+              for (int x = 0; x < ah; x++)
+                for (int y = 0; y < aw; y++)
+                  s += fabs(t->h.at[i * ah + x]) * fabs(t->w.at[j * aw + y]) * M[x * aw + y];
+              z[((n * K + ko) * P + p) * Q + q] = bv + s;
+            }
+          }
+        }
+      }
+  }
+  free(U);
+  free(V);
+  free(M);
+  return REF_OK;
 }

@@ -73,6 +73,40 @@ double ref_gamma(double n, double u);
 double ref_conv_tol(int32_t n, double a);
 double ref_avg_tol(int32_t m, double a);
 
+/*
+ * Winograd F(mh x mw, r x r) (see ref.c for the derivation): per axis, the
+ * 1-D transform's matrices A^T (m x alpha), G (alpha x r), B^T (alpha x alpha)
+ * as the library uses them (h: the tile's rows, w: its columns), and what the
+ * bound derives from them.
+ */
+typedef struct ref_wino_axis {
+  int m;
+  const double *at, *g, *bt;
+} ref_wino_axis;
+
+typedef struct ref_wino_tile {
+  int r;
+  ref_wino_axis h, w;
+  int nb, na;       /* most nonzeros in a row of B^T, of A^T: summed over both axes */
+  int32_t nz;       /* terms of Z per output (its double rounding) */
+  double nops, amp; /* operations feeding an output; their amplification F */
+} ref_wino_tile;
+
+/* wmax: the largest |weight|; Cg: input channels per group. */
+void ref_wino_tile_init(ref_wino_tile *t, int r, ref_wino_axis h, ref_wino_axis w, int64_t Cg,
+                        double wmax);
+/*
+ * z[i] (NCHW order, like ref_conv2d's y) = Z of every output: |bias| plus the
+ * magnitude of its elementary terms with the tiles on a canvas of gx images
+ * per row, ph rows and pw columns apart (stride 1, dilation 1, r x r kernel,
+ * pitches that keep the images' padding, else REF_INVALID).  input NCHW.
+ */
+int ref_wino_bound(const vconv_conv2d_desc *d, const float *input, const float *weights,
+                   const float *bias, int64_t gx, int64_t ph, int64_t pw, const ref_wino_tile *t,
+                   double *z);
+/* |y - y_ref| <= ref_wino_tol(tile, Cg, Z, A, n). */
+double ref_wino_tol(const ref_wino_tile *t, int64_t Cg, double z, double a, int32_t n);
+
 /* Index of logical element (n, c, h, w) in a tensor of the given layout. */
 static inline int64_t ref_index(vconv_layout layout, int64_t C, int64_t H, int64_t W, int64_t n,
                                 int64_t c, int64_t h, int64_t w) {

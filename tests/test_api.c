@@ -12,6 +12,7 @@
 
 #include "ref.h"
 #include "util.h"
+#include "wino_ref.h"
 
 /* A small valid convolution every bad-input test starts from. */
 static vconv_conv2d_desc good_conv(void) {
@@ -401,13 +402,28 @@ static double conv_vs_ref(const char *what, const vconv_conv2d_desc *d, vconv_co
   double *yr = malloc(sizeof(double) * (size_t)nout * 2), *a = yr + nout;
   int32_t *n = malloc(sizeof(int32_t) * (size_t)nout);
   ref_conv2d(d, x.data, w, b, yr, a, n);
+  /* A Winograd operator is held to its own bound (ref.c); NCHW inputs only here. */
+  const int wi = wino_tile_index(vconv_conv2d_algorithm(op));
+  ref_wino_tile wt;
+  double *z = NULL;
+  if (wi >= 0) {
+    CHECK(d->layout == VCONV_LAYOUT_NCHW, "%s: Winograd checked in NCHW only", what);
+    double wmax = 0.0;
+    for (int64_t i = 0; i < d->out_channels * (d->in_channels / d->groups) * d->kernel_h * d->kernel_w; i++)
+      wmax = fabs(w[i]) > wmax ? fabs(w[i]) : wmax;
+    z = malloc(sizeof(double) * (size_t)nout);
+    CHECK(wino_bound(wi, d, x.data, w, b, wmax, &wt, z) == REF_OK, "%s: Winograd bound", what);
+  }
   vconv_status st = vconv_conv2d_run(op, x.data, y.data, NULL, 0, NULL);
   CHECK(st == VCONV_OK, "%s: run returned %d", what, (int)st);
   double worst = 0;
   for (int64_t i = 0; i < nout && st == VCONV_OK; i++) {
-    const double ratio = isnan(y.data[i]) ? INFINITY : fabs((double)y.data[i] - yr[i]) / ref_conv_tol(n[i], a[i]);
+    const double tol = z ? ref_wino_tol(&wt, d->in_channels / d->groups, z[i], a[i], n[i])
+                         : ref_conv_tol(n[i], a[i]);
+    const double ratio = isnan(y.data[i]) ? INFINITY : fabs((double)y.data[i] - yr[i]) / tol;
     if (ratio > worst) worst = ratio;
   }
+  free(z);
   CHECK(worst <= 1.0, "%s: max err/tol %g", what, worst);
   CHECK(tbuf_guards_ok(&y), "%s: wrote outside the output", what);
   tbuf_free(&x);
@@ -437,6 +453,11 @@ static void optional_algorithms(void) {
   } cases[] = {
       {"winograd 5x5 stride 2", VCONV_ALGO_WINOGRAD, 5, 2},
       {"winograd 3x3 stride 1", VCONV_ALGO_WINOGRAD, 3, 1},
+      {"winograd 5x5 stride 1", VCONV_ALGO_WINOGRAD, 5, 1},
+      {"winograd F(4x4,3x3)", VCONV_ALGO_WINOGRAD_F4X4_3X3, 3, 1},
+      {"winograd F(6x6,3x3)", VCONV_ALGO_WINOGRAD_F6X6_3X3, 3, 1},
+      {"winograd F(4x5,3x3)", VCONV_ALGO_WINOGRAD_F4X5_3X3, 3, 1},
+      {"winograd F(2x2,3x3) on 5x5", VCONV_ALGO_WINOGRAD_F2X2_3X3, 5, 1},
       {"im2col 5x5 stride 2", VCONV_ALGO_IM2COL, 5, 2},
       {"im2col 3x3 stride 1", VCONV_ALGO_IM2COL, 3, 1},
       {"direct 5x5 stride 2", VCONV_ALGO_DIRECT, 5, 2},
@@ -461,8 +482,10 @@ static void optional_algorithms(void) {
     }
     CHECK(st == VCONV_OK && op, "%s: create returned %d (%s)", cases[i].what, (int)st, vconv_status_string(st));
     if (st != VCONV_OK || !op) continue;
-    CHECK(vconv_conv2d_algorithm(op) == cases[i].algo, "%s: operator runs %s", cases[i].what,
-          vconv_conv2d_kernel_name(op));
+    /* VCONV_ALGO_WINOGRAD runs one of the tiles. */
+    const vconv_algorithm ran = vconv_conv2d_algorithm(op);
+    CHECK(ran == cases[i].algo || (cases[i].algo == VCONV_ALGO_WINOGRAD && wino_tile_index(ran) >= 0),
+          "%s: operator runs %s", cases[i].what, vconv_conv2d_kernel_name(op));
     const double ratio = conv_vs_ref(cases[i].what, &d, op, w, b, 23 + i);
     printf("%s: supported, %s, max err/tol %.3g\n", cases[i].what, vconv_conv2d_kernel_name(op), ratio);
     vconv_conv2d_destroy(op);
@@ -535,6 +558,126 @@ static void workspaces(void) {
     free(buf);
     vconv_pool2d_destroy(pop);
   }
+}
+
+/* ---- Winograd: applicability, the tile choice, the switch ---------------- */
+
+static void winograd_api(void) {
+  float w[8 * 8 * 25];
+  random_fill(w, 8 * 8 * 25, 41);
+  vconv_conv2d_desc base;
+  vconv_conv2d_desc_init(&base);
+  base.batch = 2;
+  base.in_channels = 8;
+  base.in_height = 11;
+  base.in_width = 9;
+  base.out_channels = 8;
+  base.pad_top = base.pad_left = 1;
+  /* Shapes no tile applies to (beyond its kernel size). */
+  unsigned char table[8 * 8] = {0};
+  for (int k = 0; k < 8; k++) table[k * 8 + k] = table[k * 8 + (k + 3) % 8] = 1;
+  struct {
+    const char *what;
+    int64_t kh, kw, sh, sw, dh, dw;
+    const unsigned char *conn;
+  } nope[] = {
+      {"stride 2", 3, 3, 2, 2, 1, 1, NULL},  {"stride 1x2", 5, 5, 1, 2, 1, 1, NULL},
+      {"dilation 2", 3, 3, 1, 1, 2, 2, NULL}, {"dilation 2x1", 5, 5, 2, 1, 1, 1, NULL},
+      {"kernel 3x2", 3, 2, 1, 1, 1, 1, NULL}, {"kernel 1x1", 1, 1, 1, 1, 1, 1, NULL},
+      {"kernel 7x7", 7, 7, 1, 1, 1, 1, NULL}, {"connection table", 3, 3, 1, 1, 1, 1, table},
+  };
+  for (int t = -1; t < wino_tile_count(); t++) {
+    int mh = 0, mw = 0, r = 0;
+    vconv_algorithm al = VCONV_ALGO_WINOGRAD;
+    if (t >= 0) wino_tile_shape(t, &mh, &mw, &r, &al);
+    for (int isa = 0; isa < VCONV_ISA_COUNT; isa++) {
+      if (!vconv_isa_available((vconv_isa)isa)) continue;
+      vconv_conv2d_op *op = NULL;
+      for (size_t i = 0; i < sizeof nope / sizeof nope[0]; i++) {
+        vconv_conv2d_desc d = base;
+        d.kernel_h = nope[i].kh;
+        d.kernel_w = nope[i].kw;
+        d.stride_h = nope[i].sh;
+        d.stride_w = nope[i].sw;
+        d.dilation_h = nope[i].dh;
+        d.dilation_w = nope[i].dw;
+        d.connections = nope[i].conn;
+        const vconv_status st = vconv_conv2d_create_for_isa(&d, al, (vconv_isa)isa, w, NULL, &op);
+        CHECK(st == VCONV_ERR_UNSUPPORTED_ALGORITHM && !op, "%s on %s, %s: create returned %d",
+              vconv_algorithm_name(al), vconv_isa_name((vconv_isa)isa), nope[i].what, (int)st);
+        vconv_conv2d_destroy(op);
+        op = NULL;
+      }
+      /* The other kernel size. */
+      for (int k = 3; k <= 5 && t >= 0; k += 2) {
+        vconv_conv2d_desc d = base;
+        d.kernel_h = d.kernel_w = k;
+        const vconv_status st = vconv_conv2d_create_for_isa(&d, al, (vconv_isa)isa, w, NULL, &op);
+        CHECK(k == r ? st == VCONV_OK : st == VCONV_ERR_UNSUPPORTED_ALGORITHM,
+              "%s on %s, %dx%d kernel: create returned %d", vconv_algorithm_name(al),
+              vconv_isa_name((vconv_isa)isa), k, k, (int)st);
+        if (st == VCONV_OK) {
+          char want[64];
+          snprintf(want, sizeof want, "%s/%s", vconv_algorithm_name(al), vconv_isa_name((vconv_isa)isa));
+          CHECK(strcmp(vconv_conv2d_kernel_name(op), want) == 0, "kernel name %s, expected %s",
+                vconv_conv2d_kernel_name(op), want);
+        }
+        vconv_conv2d_destroy(op);
+        op = NULL;
+      }
+      /* VCONV_ALGO_WINOGRAD picks a tile of the kernel's size. */
+      for (int k = 3; k <= 5 && t < 0; k += 2) {
+        vconv_conv2d_desc d = base;
+        d.kernel_h = d.kernel_w = k;
+        CHECK_STATUS(vconv_conv2d_create_for_isa(&d, al, (vconv_isa)isa, w, NULL, &op), VCONV_OK);
+        if (!op) continue;
+        const int ti = wino_tile_index(vconv_conv2d_algorithm(op));
+        int tmh = 0, tmw = 0, tr = 0;
+        vconv_algorithm ta;
+        if (ti >= 0) wino_tile_shape(ti, &tmh, &tmw, &tr, &ta);
+        CHECK(ti >= 0 && tr == k && vconv_conv2d_isa(op) == (vconv_isa)isa,
+              "VCONV_ALGO_WINOGRAD on a %dx%d kernel runs %s", k, k, vconv_conv2d_kernel_name(op));
+        vconv_conv2d_destroy(op);
+        op = NULL;
+      }
+    }
+  }
+
+  /* The switch: AUTO on a layer where Winograd wins by far (64 -> 64 channels,
+   * 28x28, 3x3) takes it only while it is enabled; the environment wins. */
+  const char *env = getenv("VCONV_WINOGRAD");
+  const int forced = env && (strcmp(env, "0") == 0 || strcmp(env, "1") == 0) ? env[0] - '0' : -1;
+  CHECK_STATUS(vconv_set_winograd(2), VCONV_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(vconv_set_winograd(-1), VCONV_ERR_INVALID_ARGUMENT);
+  vconv_conv2d_desc d = base;
+  d.batch = 1;
+  d.in_channels = d.out_channels = 64;
+  d.in_height = d.in_width = 28;
+  d.kernel_h = d.kernel_w = 3;
+  d.pad_bottom = d.pad_right = 1;
+  float *wb = malloc(sizeof(float) * 64 * 64 * 9);
+  random_fill(wb, 64 * 64 * 9, 43);
+  for (int on = 1; on >= 0; on--) {
+    CHECK_STATUS(vconv_set_winograd(on), VCONV_OK);
+    const int want = forced >= 0 ? forced : on;
+    CHECK(vconv_winograd_enabled() == want, "vconv_winograd_enabled() %d after set %d (VCONV_WINOGRAD=%s)",
+          vconv_winograd_enabled(), on, env ? env : "(unset)");
+    vconv_conv2d_op *op = NULL;
+    CHECK_STATUS(vconv_conv2d_create(&d, VCONV_ALGO_AUTO, wb, NULL, &op), VCONV_OK);
+    if (!op) continue;
+    const int wino_op = wino_tile_index(vconv_conv2d_algorithm(op)) >= 0;
+    /* The scalar tier may not find Winograd worth it; every SIMD tier does here. */
+    if (want == 0 || vconv_conv2d_isa(op) != VCONV_ISA_SCALAR)
+      CHECK(wino_op == want, "AUTO with Winograd %s chose %s", want ? "on" : "off",
+            vconv_conv2d_kernel_name(op));
+    vconv_conv2d_destroy(op);
+    /* An explicit request is honoured either way. */
+    op = NULL;
+    CHECK_STATUS(vconv_conv2d_create(&d, VCONV_ALGO_WINOGRAD_F4X4_3X3, wb, NULL, &op), VCONV_OK);
+    vconv_conv2d_destroy(op);
+  }
+  CHECK_STATUS(vconv_set_winograd(1), VCONV_OK);
+  free(wb);
 }
 
 /* ---- status strings ----------------------------------------------------- */
@@ -857,6 +1000,7 @@ int main(void) {
   bad_pool_descriptors();
   algorithms_and_isas();
   optional_algorithms();
+  winograd_api();
   workspaces();
   status_strings();
   conv1d();

@@ -77,7 +77,10 @@ static void names(void) {
   CHECK_STATUS(vconv_isa_from_name(NULL, &t), VCONV_ERR_NULL_POINTER);
   CHECK_STATUS(vconv_isa_from_name("scalar", NULL), VCONV_ERR_NULL_POINTER);
 
-  static const char *const algos[VCONV_ALGO_COUNT] = {"auto", "direct", "im2col", "winograd"};
+  static const char *const algos[VCONV_ALGO_COUNT] = {
+      "auto", "direct", "im2col", "winograd",
+      "winograd_f2x2_3x3", "winograd_f4x4_3x3", "winograd_f6x6_3x3", "winograd_f2x2_5x5",
+      "winograd_f4x5_3x3"};
   for (int a = 0; a < VCONV_ALGO_COUNT; a++) {
     const char *n = vconv_algorithm_name((vconv_algorithm)a);
     CHECK(n && strcmp(n, algos[a]) == 0, "vconv_algorithm_name(%d) = %s", a, n ? n : "(null)");

@@ -30,6 +30,8 @@
 
 #include "ref.h"
 #include "util.h"
+#include "wino_ref.h"
+#include "winograd/wino_plan.h"
 
 static int opt_quick, opt_require_all, opt_verbose;
 static const char *opt_only; /* run only cases whose name contains this */
@@ -58,7 +60,7 @@ typedef struct variant {
   int c_failed;
 } variant;
 
-#define MAX_VARIANTS 32
+#define MAX_VARIANTS 48
 static variant conv_vars[MAX_VARIANTS], pool_vars[MAX_VARIANTS];
 static double ref_seconds; /* time spent in the reference */
 static int n_conv_vars, n_pool_vars;
@@ -222,9 +224,13 @@ static void check_conv_names(const vconv_conv2d_op *op, const variant *v, const 
 }
 
 /* Compares one output tensor (layout L, batch bsz) with the NCHW reference. */
+/* wt, z: the Winograd tile and its bound terms (ref_wino_bound) when the
+ * operator ran Winograd, else NULL (the direct bound; exact cases exactly). */
 static double compare_conv(const conv_case *cc, const variant *v, vconv_layout L, int64_t bsz,
                            int64_t K, int64_t P, int64_t Q, const float *out, const double *y,
-                           const double *a, const int32_t *n, int *failed) {
+                           const double *a, const int32_t *n, const ref_wino_tile *wt,
+                           const double *z, int *failed) {
+  const int64_t Cg = cc->d.in_channels / cc->d.groups;
   double worst = 0;
   int shown = 0;
   for (int64_t b = 0; b < bsz; b++)
@@ -234,10 +240,10 @@ static double compare_conv(const conv_case *cc, const variant *v, vconv_layout L
           const int64_t ri = ref_index(VCONV_LAYOUT_NCHW, K, P, Q, b, k, p, q);
           const float got = out[ref_index(L, K, P, Q, b, k, p, q)];
           double ratio, tol = 0;
-          if (cc->exact) {
+          if (cc->exact && !wt) {
             ratio = got == (float)y[ri] ? 0.0 : INFINITY;
           } else {
-            tol = ref_conv_tol(n[ri], a[ri]);
+            tol = wt ? ref_wino_tol(wt, Cg, z[ri], a[ri], n[ri]) : ref_conv_tol(n[ri], a[ri]);
             ratio = isnan(got) ? INFINITY : fabs((double)got - y[ri]) / tol;
           }
           if (ratio > worst) worst = ratio;
@@ -245,10 +251,10 @@ static double compare_conv(const conv_case *cc, const variant *v, vconv_layout L
             ++*failed;
             if (shown++ < 3)
               printf("FAIL %s %s %s batch %lld: y[n=%lld k=%lld p=%lld q=%lld] = %.9g, reference "
-                     "%.17g, |err| %.3g, tol %.3g (n=%d, A=%.6g)\n",
+                     "%.17g, |err| %.3g, tol %.3g (n=%d, A=%.6g%s%.6g)\n",
                      cc->name, v->label, layout_name(L), (long long)bsz, (long long)b, (long long)k,
                      (long long)p, (long long)q, (double)got, y[ri], fabs((double)got - y[ri]), tol,
-                     n[ri], a[ri]);
+                     n[ri], a[ri], wt ? ", Winograd Z=" : "", wt ? z[ri] : 0.0);
           }
         }
   return worst;
@@ -271,6 +277,15 @@ static void fail_case_header(const conv_case *cc) {
   print_repro(cc->name);
 }
 
+
+/* The case's descriptor for the first bsz images, NCHW (the reference's layout). */
+static vconv_conv2d_desc dr2(const vconv_conv2d_desc *d, int64_t bsz, const unsigned char *conn) {
+  vconv_conv2d_desc r = *d;
+  r.batch = bsz;
+  r.layout = VCONV_LAYOUT_NCHW;
+  r.connections = conn;
+  return r;
+}
 
 /* Returns 1 if the shape was valid and run, 0 if it was a too-large shape (checked), -1 skipped. */
 static int run_conv_case(const conv_case *cc) {
@@ -347,6 +362,15 @@ static int run_conv_case(const conv_case *cc) {
   char shape[32];
   shape_label(shape, sizeof shape, cc->layouts, cc->batches, cc->nbatches);
 
+  /* Winograd bounds, per tile and batch size, computed when first needed. */
+  enum { NW = 8 };
+  double *wz[NW][2] = {{NULL}};
+  ref_wino_tile wtile[NW][2];
+  double wmax = 0.0;
+  for (int64_t i = 0; i < nw; i++)
+    if (!isnan(wb.data[i]) && fabs(wb.data[i]) > wmax) wmax = fabs(wb.data[i]);
+  CHECK(wino_tile_count() <= NW, "more Winograd tiles than the parity suite holds");
+
   tbuf xin;
   tbuf_alloc_in(&xin, (size_t)nin);
   float *xsave = malloc(sizeof(float) * (size_t)nin);
@@ -407,7 +431,22 @@ static int run_conv_case(const conv_case *cc) {
           test_fail(__FILE__, __LINE__, "%s %s: run returned %d", cc->name, v->label, (int)st);
           failed = 1;
         } else {
-          ratio = compare_conv(cc, v, L, bsz, K, P, Q, out.data, y, a, n, &failed);
+          const int wi = wino_tile_index(vconv_conv2d_algorithm(op));
+          const ref_wino_tile *wt = NULL;
+          if (wi >= 0 && wi < NW) {
+            wt = &wtile[wi][bi];
+            if (!wz[wi][bi]) {
+              wz[wi][bi] = malloc(sizeof(double) * (size_t)(bsz * K * P * Q));
+              const vconv_conv2d_desc dn = dr2(d, bsz, conn);
+              const double tz = test_now();
+              CHECK(wino_bound(wi, &dn, x, wsave, bias ? wsave + nw : NULL, wmax, &wtile[wi][bi],
+                               wz[wi][bi]) == REF_OK,
+                    "%s: Winograd bound of %s", cc->name, v->label);
+              ref_seconds += test_now() - tz;
+            }
+          }
+          ratio = compare_conv(cc, v, L, bsz, K, P, Q, out.data, y, a, n, wt, wt ? wz[wi][bi] : NULL,
+                               &failed);
           if (!tbuf_guards_ok(&out)) {
             printf("FAIL %s %s %s batch %lld: wrote outside the output\n", cc->name, v->label,
                    layout_name(L), (long long)bsz);
@@ -443,6 +482,7 @@ static int run_conv_case(const conv_case *cc) {
   free(y);
   free(n);
   free(conn);
+  for (int t = 0; t < NW; t++) free(wz[t][0]), free(wz[t][1]);
   return 1;
 }
 
@@ -1145,6 +1185,100 @@ static void random_pool_cases(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Winograd shapes                                                            */
+
+/*
+ * Shapes every Winograd tile applies to (3x3 or 5x5, stride 1, dilation 1),
+ * with random sizes, so that tile counts, ragged edges, channel counts and
+ * canvases (batch 1 and a larger batch, both run) are multiples of nothing in
+ * particular; any padding mode, groups, activations, bias or none.  Plus two
+ * named shapes whose tiles do not fit one block of a task (V_BYTES in
+ * kernels/winograd/winograd.c), so that block borders are crossed too.
+ */
+static void winograd_cases(void) {
+  const int target = 80;
+  const double budget = opt_quick ? 1.5e5 : 1.0e6;
+  printf("== %d random Winograd shapes (3x3 / 5x5, stride 1)\n", target);
+  reset_case(conv_vars, n_conv_vars);
+  int shapes = 0, k5 = 0, grouped = 0, padded = 0, k_big = 0;
+  for (uint64_t idx = 0; shapes < target && idx < 100000; idx++) {
+    test_rng r;
+    rng_seed(&r, opt_seed ^ (0x3140ull + idx * 0xbf58476d1ce4e5b9ull));
+    conv_case cc;
+    memset(&cc, 0, sizeof cc);
+    snprintf(cc.name, sizeof cc.name, "rwino-%llu", (unsigned long long)idx);
+    cc.seed = rng_next(&r);
+    cc.quiet = 1;
+    cc.layouts = 3;
+    vconv_conv2d_desc *d = &cc.d;
+    vconv_conv2d_desc_init(d);
+    const int64_t k = rng_chance(&r, 2, 5) ? 5 : 3, maxhw = opt_quick ? 23 : 41;
+    d->kernel_h = d->kernel_w = k;
+    d->groups = rng_chance(&r, 3, 5) ? 1 : rng_range(&r, 2, 3);
+    d->in_channels = d->groups * rng_range(&r, 1, opt_quick ? 12 : 24);
+    d->out_channels = d->groups * (rng_chance(&r, 1, 3) ? rng_range(&r, 17, 70) : rng_range(&r, 1, 16));
+    d->in_height = rng_range(&r, 1, maxhw);
+    d->in_width = rng_chance(&r, 1, 3) ? d->in_height : rng_range(&r, 1, maxhw);
+    const int64_t mode = rng_range(&r, 0, 9);
+    d->padding_mode = mode < 6 ? VCONV_PADDING_EXPLICIT : mode < 7 ? VCONV_PADDING_VALID
+                      : mode < 9 ? VCONV_PADDING_SAME : VCONV_PADDING_FULL;
+    d->pad_top = rng_range(&r, 0, k);
+    d->pad_bottom = rng_range(&r, 0, k);
+    d->pad_left = rng_range(&r, 0, k);
+    d->pad_right = rng_range(&r, 0, k);
+    const int64_t act = rng_range(&r, 0, 2);
+    d->activation = (vconv_activation)act;
+    d->act_min = -0.25f;
+    d->act_max = 0.5f;
+    cc.bias = rng_chance(&r, 3, 4);
+    cc.nbatches = 2;
+    cc.batches[0] = 1;
+    cc.batches[1] = (int)rng_range(&r, 2, 5);
+    d->batch = cc.batches[1];
+    ref_geom g;
+    if (ref_conv2d_geometry(d, &g) != REF_OK) continue;
+    const double macs = (double)(1 + d->batch) * (double)d->out_channels * (double)g.h.out *
+                        (double)g.w.out * (double)(d->in_channels / d->groups) * (double)(k * k);
+    if (macs > budget) continue;
+    run_conv_case(&cc);
+    shapes++;
+    k5 += k == 5;
+    grouped += d->groups > 1;
+    padded += g.h.pad_begin + g.h.pad_end + g.w.pad_begin + g.w.pad_end > 0;
+    k_big += d->out_channels / d->groups > 16;
+  }
+  print_case("random winograd", "NCHW+NHWC b1,b2-5", conv_vars, n_conv_vars);
+  printf("  coverage: %d shapes: 5x5 %d, grouped %d, padded %d, more than 16 output channels per group %d\n",
+         shapes, k5, grouped, padded, k_big);
+  if (!(opt_only || opt_case))
+    CHECK(shapes >= target && k5 >= 10 && grouped >= 10 && padded >= 30 && k_big >= 10,
+          "random Winograd coverage too thin");
+
+  /* Many tiles, few output channels: more than one block of tiles per task
+   * (VCONV_WINO_BLOCK_BYTES) for every tile (F(2x2, 3x3) alone in quick mode). */
+  for (int k = 3; k <= 5; k += 2) {
+    conv_case cc = conv_layer(k == 3 ? "wino-blocks-3x3" : "wino-blocks-5x5", 128,
+                              opt_quick ? 45 : 67, 3, k, 1, k / 2, 1, VCONV_ACTIVATION_NONE);
+    cc.nbatches = 1;
+    cc.batches[0] = 2;
+    cc.d.batch = 2;
+    cc.d.pad_right = 0;
+    for (int t = 0; t < wino_tile_count(); t++) {
+      int mh, mw, r;
+      vconv_algorithm al;
+      wino_tile_shape(t, &mh, &mw, &r, &al);
+      if (r != k || (opt_quick && mh > 2)) continue;
+      vconv_wino_geom gm;
+      vconv_wino_geometry(mh, mw, k, 2, cc.d.in_height, cc.d.in_width, k / 2, k / 2, k / 2, 0, &gm);
+      const int64_t per_tile = gm.ah * gm.aw * 128 * 4;
+      CHECK(gm.tiles * per_tile > VCONV_WINO_BLOCK_BYTES, "%s: F(%dx%d, %dx%d) fits one block",
+            cc.name, mh, mw, k, k);
+    }
+    named_conv(&cc);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
 
 int main(int argc, char **argv) {
   /* Line-buffered, so a crash still shows how far the test got. */
@@ -1189,6 +1323,9 @@ int main(int argc, char **argv) {
   printf("  (%.2f s)\n", test_now() - t);
   t = test_now();
   random_conv_cases();
+  printf("  (%.2f s)\n", test_now() - t);
+  t = test_now();
+  winograd_cases();
   printf("  (%.2f s)\n", test_now() - t);
   t = test_now();
   random_pool_cases();

@@ -50,6 +50,11 @@ const char *vconv_algorithm_name(vconv_algorithm algo) {
     case VCONV_ALGO_DIRECT: return "direct";
     case VCONV_ALGO_IM2COL: return "im2col";
     case VCONV_ALGO_WINOGRAD: return "winograd";
+    case VCONV_ALGO_WINOGRAD_F2X2_3X3: return "winograd_f2x2_3x3";
+    case VCONV_ALGO_WINOGRAD_F4X4_3X3: return "winograd_f4x4_3x3";
+    case VCONV_ALGO_WINOGRAD_F6X6_3X3: return "winograd_f6x6_3x3";
+    case VCONV_ALGO_WINOGRAD_F2X2_5X5: return "winograd_f2x2_5x5";
+    case VCONV_ALGO_WINOGRAD_F4X5_3X3: return "winograd_f4x5_3x3";
   }
   return NULL;
 }

@@ -1,0 +1,29 @@
+/*
+ * The Winograd tiles as the library builds them (the generated matrices of
+ * kernels/winograd/wino_tiles.h and the tile layout of wino_plan.h, both
+ * header-only), for the tests' error bound (ref_wino_bound in ref.c).
+ */
+#ifndef VCONV_TEST_WINO_REF_H
+#define VCONV_TEST_WINO_REF_H
+
+#include <stdint.h>
+
+#include "ref.h"
+#include "vconv.h"
+
+/* Number of Winograd tiles; index of the tile an algorithm value names, or -1. */
+int wino_tile_count(void);
+int wino_tile_index(vconv_algorithm algo);
+/* The tile F(mh x mw, r x r) and its algorithm value. */
+void wino_tile_shape(int index, int *mh, int *mw, int *r, vconv_algorithm *algo);
+
+/*
+ * Z of every output (NCHW order) of the convolution d (batch and padding as
+ * given; the input NCHW) computed with tile `index` laid out as the library
+ * lays it out, and *t set up for ref_wino_tol.  wmax: the largest |weight|.
+ * Returns REF_OK, or the error of ref_wino_bound.
+ */
+int wino_bound(int index, const vconv_conv2d_desc *d, const float *input, const float *weights,
+               const float *bias, double wmax, ref_wino_tile *t, double *z);
+
+#endif

@@ -1,6 +1,8 @@
 /* AVX2 + FMA3: 8 lanes. */
 #include <immintrin.h>
 
+#include "vec_x86_part.h"
+
 #define VEC_W 8
 #define VEC_ISA VCONV_ISA_AVX2
 
@@ -13,15 +15,10 @@ static inline vf vf_zero(void) { return _mm256_setzero_ps(); }
 static inline vf vf_set1(float x) { return _mm256_set1_ps(x); }
 static inline vf vf_loadu(const float *p) { return _mm256_loadu_ps(p); }
 static inline void vf_storeu(float *p, vf v) { _mm256_storeu_ps(p, v); }
-/*
- * Partial loads go through a small buffer instead of vmaskmovps: hardware
- * suppresses faults on masked lanes, but qemu 7.2 (our AVX2 test CPU) loads
- * all 32 bytes and faults at a page end.  Tails only, so the cost is small.
- */
+/* Not vmaskmovps, nor a copy through a buffer: see vec_x86_part.h. */
 static inline vf vf_load_part(const float *p, int n) {
-  float t[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-  for (int i = 0; i < n; i++) t[i] = p[i];
-  return _mm256_loadu_ps(t);
+  if (n <= 4) return _mm256_zextps128_ps256(x86_load4_part_(p, n));
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(p)), x86_load4_part_(p + 4, n - 4), 1);
 }
 static inline void vf_store_part(float *p, vf v, int n) { _mm256_maskstore_ps(p, vf_mask_(n), v); }
 static inline vf vf_add(vf a, vf b) { return _mm256_add_ps(a, b); }
@@ -37,9 +34,12 @@ static inline vf vf_upper(vf hi, vf x) { return _mm256_min_ps(hi, x); }
 /* Direct convolution helpers. */
 /* Lanes [lo, hi) from p[lo..hi-1], the others 0; masked lanes are never touched. */
 static inline vf vf_load_lanes(const float *p, int lo, int hi) {
-  float t[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-  for (int i = lo; i < hi; i++) t[i] = p[i]; /* not vmaskmovps: see vf_load_part */
-  return _mm256_loadu_ps(t);
+  const vf v = vf_load_part(p + lo, hi - lo);
+  if (lo <= 0) return v;
+  /* Lane i takes lane i - lo; lanes below lo (negative index) are cleared. */
+  const __m256i idx = _mm256_sub_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(lo));
+  return _mm256_and_ps(_mm256_permutevar8x32_ps(v, idx),
+                       _mm256_castsi256_ps(_mm256_cmpgt_epi32(idx, _mm256_set1_epi32(-1))));
 }
 /* VEC_W x VEC_W transpose in place: lane j of r[i] trades places with lane i of r[j]. */
 static inline void vf_transpose_block(vf *r) {

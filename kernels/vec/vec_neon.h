@@ -10,10 +10,16 @@ static inline vf vf_zero(void) { return vdupq_n_f32(0.0f); }
 static inline vf vf_set1(float x) { return vdupq_n_f32(x); }
 static inline vf vf_loadu(const float *p) { return vld1q_f32(p); }
 static inline void vf_storeu(float *p, vf v) { vst1q_f32(p, v); }
+/* Exactly p[0..n-1], in registers: a vector read back from scalar stores
+ * would wait for store forwarding on every row tail. */
 static inline vf vf_load_part(const float *p, int n) {
-  float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-  for (int i = 0; i < n; i++) t[i] = p[i];
-  return vld1q_f32(t);
+  const float32x2_t z = vdup_n_f32(0.0f);
+  switch (n) {
+    case 1: return vcombine_f32(vld1_lane_f32(p, z, 0), z);
+    case 2: return vcombine_f32(vld1_f32(p), z);
+    case 3: return vcombine_f32(vld1_f32(p), vld1_lane_f32(p + 2, z, 0));
+    default: return n >= 4 ? vld1q_f32(p) : vdupq_n_f32(0.0f);
+  }
 }
 static inline void vf_store_part(float *p, vf v, int n) {
   float t[4];
@@ -33,9 +39,13 @@ static inline vf vf_upper(vf hi, vf x) { return vbslq_f32(vcgtq_f32(x, hi), hi, 
 /* Direct convolution helpers. */
 /* Lanes [lo, hi) from p[lo..hi-1], the others 0; masked lanes are never touched. */
 static inline vf vf_load_lanes(const float *p, int lo, int hi) {
-  float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-  for (int i = lo; i < hi; i++) t[i] = p[i];
-  return vld1q_f32(t);
+  const vf v = vf_load_part(p + lo, hi - lo), z = vdupq_n_f32(0.0f);
+  switch (lo) { /* lanes up by lo, zeros below */
+    case 1: return vextq_f32(z, v, 3);
+    case 2: return vextq_f32(z, v, 2);
+    case 3: return vextq_f32(z, v, 1);
+    default: return lo <= 0 ? v : z;
+  }
 }
 /* VEC_W x VEC_W transpose in place: lane j of r[i] trades places with lane i of r[j]. */
 static inline void vf_transpose_block(vf *r) {

@@ -1,6 +1,8 @@
 /* SSE4.1: 4 lanes, no FMA (mul + add). */
 #include <smmintrin.h>
 
+#include "vec_x86_part.h"
+
 #define VEC_W 4
 #define VEC_ISA VCONV_ISA_SSE41
 
@@ -10,11 +12,7 @@ static inline vf vf_zero(void) { return _mm_setzero_ps(); }
 static inline vf vf_set1(float x) { return _mm_set1_ps(x); }
 static inline vf vf_loadu(const float *p) { return _mm_loadu_ps(p); }
 static inline void vf_storeu(float *p, vf v) { _mm_storeu_ps(p, v); }
-static inline vf vf_load_part(const float *p, int n) {
-  float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-  for (int i = 0; i < n; i++) t[i] = p[i];
-  return _mm_loadu_ps(t);
-}
+static inline vf vf_load_part(const float *p, int n) { return x86_load4_part_(p, n); }
 static inline void vf_store_part(float *p, vf v, int n) {
   float t[4];
   _mm_storeu_ps(t, v);
@@ -35,9 +33,13 @@ static inline vf vf_upper(vf hi, vf x) { return _mm_min_ps(hi, x); }
 /* Direct convolution helpers. */
 /* Lanes [lo, hi) from p[lo..hi-1], the others 0; masked lanes are never touched. */
 static inline vf vf_load_lanes(const float *p, int lo, int hi) {
-  float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-  for (int i = lo; i < hi; i++) t[i] = p[i];
-  return _mm_loadu_ps(t);
+  const __m128i v = _mm_castps_si128(x86_load4_part_(p + lo, hi - lo)); /* see vec_x86_part.h */
+  switch (lo) {
+    case 1: return _mm_castsi128_ps(_mm_slli_si128(v, 4));
+    case 2: return _mm_castsi128_ps(_mm_slli_si128(v, 8));
+    case 3: return _mm_castsi128_ps(_mm_slli_si128(v, 12));
+    default: return lo <= 0 ? _mm_castsi128_ps(v) : _mm_setzero_ps();
+  }
 }
 /* VEC_W x VEC_W transpose in place: lane j of r[i] trades places with lane i of r[j]. */
 static inline void vf_transpose_block(vf *r) { _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]); }

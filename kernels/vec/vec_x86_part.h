@@ -1,0 +1,22 @@
+/* Partial loads shared by the SSE4.1 and AVX2 layers (included by both).
+ *
+ * A tail load reads exactly the floats it is given and nothing past them:
+ * hardware would suppress faults on masked vmaskmovps lanes, but qemu 7.2
+ * (our AVX2 test CPU) loads all 32 bytes and faults at a page end.  It also
+ * never goes through memory: four scalar stores read back as one vector is a
+ * store-forwarding stall (~15 cycles on Zen 3), paid per tap on every row tail
+ * of the spatial direct kernel (LeNet C1's 28-pixel rows on AVX2: 8+8+8+4). */
+#ifndef VCONV_VEC_X86_PART_H
+#define VCONV_VEC_X86_PART_H
+#include <smmintrin.h>
+
+/* p[0..n-1] into lanes 0..n-1 of an SSE vector, the others 0 (n <= 0: zero). */
+static inline __m128 x86_load4_part_(const float *p, int n) {
+  switch (n) {
+    case 1: return _mm_load_ss(p);
+    case 2: return _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)p));
+    case 3: return _mm_movelh_ps(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)p)), _mm_load_ss(p + 2));
+    default: return n >= 4 ? _mm_loadu_ps(p) : _mm_setzero_ps();
+  }
+}
+#endif

@@ -92,6 +92,13 @@
 #else
 #  define DW_T 8
 #endif
+/* Instructions per broadcast of a weight from memory: SSE4.1 has no
+ * broadcast load (movss + shufps); AVX, AVX-512 and NEON (ld1r) have one. */
+#if defined(VCONV_TIER_SSE41)
+#  define SP_BCAST 2.0
+#else
+#  define SP_BCAST 1.0
+#endif
 #define KTMAX 8 /* spatial: output channels */
 #define NQMAX 4 /* spatial: vectors of output pixels */
 #define SLIDE_SMAX 5 /* sliding one-vector tiles: kernel widths 3 and 5 */
@@ -242,7 +249,8 @@ static double spatial_cost(const vconv_conv_shape *s, int kt, int nq, int64_t *n
     for (int64_t b = 0; b < n; b++)
       c += (double)connected_union(s, g, b * kt, min64(s->Kg, (b + 1) * kt));
   *nblk = n;
-  return c / (double)s->Cg * (double)chunks * (tile_cycles((double)kt * nq, (double)(kt + nq)) + 0.5 * nq);
+  return c / (double)s->Cg * (double)chunks *
+         (tile_cycles((double)kt * nq, SP_BCAST * kt + nq) + 0.5 * nq);
 }
 
 /* force: -1 the cheaper path, else PATH_BLOCKED or PATH_SPATIAL (stride 1 only);
@@ -265,14 +273,32 @@ static void make_plan_path(const vconv_conv_shape *s, plan *pl, int force) {
   pl->kb = (int64_t)pl->nv * VEC_W;
   pl->tmax = bk_tmax(pl->nv);
   if (s->sw == 1) {
+    /* Row chunks of nq vectors, each nq costed: wider chunks leave fewer
+     * registers for channels, and few channels per input load starve the
+     * FMAs (LeNet C1 on AVX2: 2 channels x 4 vectors, one chunk per row,
+     * ran 2.6x slower than 6 channels x 2 vectors, two chunks).  A chunk's
+     * kt must also have a tile for the shorter last chunk of the row. */
     const int64_t nvec = cdiv(s->Q, VEC_W);
-    const int64_t chunks = cdiv(nvec, NQMAX);
-    const int nq = (int)cdiv(nvec, chunks);
-    int kt = (int)min64(sp_ktmax(nq), s->Kg);
-    kt = (int)cdiv(s->Kg, cdiv(s->Kg, kt)); /* balanced tiles */
-    int64_t n;
-    const double c = spatial_cost(s, kt, nq, &n);
-    if (force == PATH_SPATIAL || (force < 0 && c < best)) {
+    int nq = 0, kt = 0, ktcap = KTMAX;
+    int64_t n = 0;
+    double c = 0;
+    for (int q = 1; q <= NQMAX; q++) {
+      ktcap = (int)min64(ktcap, sp_ktmax(q));
+      if (ktcap == 0) break;
+      const int64_t chunks = cdiv(nvec, q);
+      if (q > 1 && cdiv(nvec, chunks) < q) continue; /* the same chunks as a narrower q */
+      int k = (int)min64(ktcap, s->Kg);
+      k = (int)cdiv(s->Kg, cdiv(s->Kg, k)); /* balanced tiles */
+      int64_t qn;
+      const double qc = spatial_cost(s, k, q, &qn);
+      if (nq == 0 || qc <= c) { /* ties: the wider chunk, fewer calls */
+        nq = q;
+        kt = k;
+        n = qn;
+        c = qc;
+      }
+    }
+    if (nq > 0 && (force == PATH_SPATIAL || (force < 0 && c < best))) {
       pl->path = PATH_SPATIAL;
       pl->kt = kt;
       pl->nq = nq;

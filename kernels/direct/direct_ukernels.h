@@ -306,17 +306,13 @@ typedef struct sp_args {
 
 typedef void (*sp_fn)(const sp_args *);
 
-DC_INLINE void sp_body(const sp_args *a, const int KT, const int NQ) {
-  vf acc[KTMAX][NQMAX];
+/* acc += the chunk's taps.  INTERIOR: every tap reads inside the row, so all
+ * vectors are whole but the last, whose lane count is the same for every tap;
+ * otherwise each tap works out which lanes fall in the padding. */
+DC_INLINE void sp_taps(const sp_args *a, vf acc[KTMAX][NQMAX], const int KT, const int NQ,
+                       const int INTERIOR) {
   const int64_t nc = a->nc, nr = a->nr, S = a->S, W = a->W, dw = a->dw, qn = a->qn;
-  DC_UNROLL
-  for (int k = 0; k < KT; k++)
-    DC_UNROLL
-    for (int j = 0; j < NQ; j++) {
-      const int m = (int)(qn - j * VEC_W < VEC_W ? qn - j * VEC_W : VEC_W);
-      const float *o = a->out + k * a->out_k + j * VEC_W;
-      acc[k][j] = a->first ? vf_set1(a->bias[k]) : m == VEC_W ? vf_loadu(o) : vf_load_part(o, m);
-    }
+  const int mlast = (int)(qn - (NQ - 1) * VEC_W);
   for (int64_t c = 0; c < nc; c++)
     for (int64_t r = 0; r < nr; r++) {
       const float *row = a->in + c * a->in_c + r * a->in_r;
@@ -327,6 +323,10 @@ DC_INLINE void sp_body(const sp_args *a, const int KT, const int NQ) {
         DC_UNROLL
         for (int j = 0; j < NQ; j++) {
           const int64_t b = off + j * VEC_W;
+          if (INTERIOR) {
+            x[j] = j < NQ - 1 || mlast == VEC_W ? vf_loadu(row + b) : vf_load_part(row + b, mlast);
+            continue;
+          }
           const int64_t lo = b < 0 ? -b : 0;
           int64_t hi = W - b < qn - j * VEC_W ? W - b : qn - j * VEC_W;
           if (hi > VEC_W) hi = VEC_W;
@@ -345,6 +345,23 @@ DC_INLINE void sp_body(const sp_args *a, const int KT, const int NQ) {
         }
       }
     }
+}
+
+DC_INLINE void sp_body(const sp_args *a, const int KT, const int NQ) {
+  vf acc[KTMAX][NQMAX];
+  const int64_t qn = a->qn;
+  DC_UNROLL
+  for (int k = 0; k < KT; k++)
+    DC_UNROLL
+    for (int j = 0; j < NQ; j++) {
+      const int m = (int)(qn - j * VEC_W < VEC_W ? qn - j * VEC_W : VEC_W);
+      const float *o = a->out + k * a->out_k + j * VEC_W;
+      acc[k][j] = a->first ? vf_set1(a->bias[k]) : m == VEC_W ? vf_loadu(o) : vf_load_part(o, m);
+    }
+  if (a->iw0 >= 0 && a->iw0 + (a->S - 1) * a->dw + qn <= a->W)
+    sp_taps(a, acc, KT, NQ, 1);
+  else
+    sp_taps(a, acc, KT, NQ, 0);
   DC_UNROLL
   for (int k = 0; k < KT; k++)
     DC_UNROLL

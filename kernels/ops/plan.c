@@ -308,7 +308,7 @@ static double time_op(const vconv_conv2d_op *op, const float *x, float *y,
 
 typedef struct finalist {
   vconv_conv2d_op *op;
-  double ns; /* best run so far */
+  double ns; /* first pass: its best run; after the rounds: their median */
 } finalist;
 
 /* Keeps the list sorted by time, drops what falls out of the slack or the

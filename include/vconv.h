@@ -72,7 +72,7 @@ typedef enum vconv_status {
   VCONV_ERR_INVALID_PADDING = 7,      /* negative padding, or pool padding >= window */
   VCONV_ERR_INVALID_PADDING_MODE = 8, /* unknown vconv_padding_mode */
   VCONV_ERR_INVALID_GROUPS = 9,       /* groups <= 0 or not dividing both channel counts */
-  VCONV_ERR_SIZE_OVERFLOW = 10,       /* a tensor size or index does not fit */
+  VCONV_ERR_SIZE_OVERFLOW = 10,       /* a field or derived size beyond the limits (VCONV_MAX_*) */
   VCONV_ERR_INVALID_LAYOUT = 11,      /* unknown vconv_layout */
   VCONV_ERR_INVALID_ACTIVATION = 12,  /* unknown activation, or clamp min > max / NaN */
   VCONV_ERR_INVALID_POOL_KIND = 13,   /* unknown vconv_pool_kind */
@@ -97,6 +97,42 @@ typedef enum vconv_status {
 
 /* Static English text for a status; never NULL (unknown codes get a generic text). */
 VCONV_API const char *vconv_status_string(vconv_status status);
+
+/* ------------------------------------------------------------------------ */
+/* Limits                                                                     */
+
+/*
+ * Every descriptor is held to these limits at create (and by the *_output_size
+ * queries), in one place; beyond them the answer is VCONV_ERR_SIZE_OVERFLOW,
+ * whatever the field.  No real network comes near them, and within them all
+ * index and pointer arithmetic inside the kernels is in range.
+ *
+ * VCONV_MAX_EXTENT (2^31 - 1) bounds, for convolution and pooling:
+ *   every field that is a size or a count: batch, channels, in_height,
+ *     in_width, out_channels, kernel_h/w and window_h/w, stride_h/w,
+ *     dilation_h/w, groups, and the explicit pad_* fields;
+ *   and per axis, whatever the padding mode: the dilated kernel
+ *     k_eff = (k - 1) * dilation + 1, the resolved padding and the padded
+ *     extent in + pad_begin + pad_end (so also the output extent).
+ * VCONV_MAX_PLANE (2^31 - 1) bounds the padded input plane
+ *   (in_height + pads) * (in_width + pads), and so the output plane, the
+ *   window's taps and every pooling index (which therefore fits int32).
+ * VCONV_MAX_ELEMENTS (2^40; on 32-bit targets PTRDIFF_MAX / 4 where smaller)
+ *   bounds the element count of the padded input (batch * channels * padded
+ *   plane), of the output and of the weights.
+ * VCONV_MAX_THREADS (2^18): a vconv_parallel's `threads` above it is taken as
+ *   VCONV_MAX_THREADS (the library's own pool refuses more).
+ * Workspace sizes are computed with overflow checks; a size that does not fit
+ * size_t is reported as SIZE_MAX (allocation then fails with
+ * VCONV_ERR_OUT_OF_MEMORY), and no scratch grows with a quantity the output
+ * does not need: a stride beyond the padded extent is taken as that extent,
+ * and the dilation of an axis with one tap as 1 (neither changes an output).
+ * vconv_sgemm: each matrix spans at most PTRDIFF_MAX bytes (see there).
+ */
+#define VCONV_MAX_EXTENT ((int64_t)2147483647)
+#define VCONV_MAX_PLANE ((int64_t)2147483647)
+#define VCONV_MAX_ELEMENTS ((int64_t)1 << 40)
+#define VCONV_MAX_THREADS ((size_t)1 << 18)
 
 /* ------------------------------------------------------------------------ */
 /* Instruction-set tiers and the dispatcher                                   */

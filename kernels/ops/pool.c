@@ -17,8 +17,9 @@ struct vconv_pool2d_op {
 
 vconv_status vconv_pool2d_create_for_isa(const vconv_pool2d_desc *desc, vconv_isa isa,
                                          vconv_pool2d_op **out) {
-  if (!desc || !out) return VCONV_ERR_NULL_POINTER;
+  if (!out) return VCONV_ERR_NULL_POINTER;
   *out = NULL;
+  if (!desc) return VCONV_ERR_NULL_POINTER;
   vconv_pool_shape s;
   vconv_status st = vconv_i_pool_resolve(desc, &s);
   if (st != VCONV_OK) return st;
@@ -58,6 +59,7 @@ vconv_status vconv_pool2d_create(const vconv_pool2d_desc *desc, vconv_pool2d_op 
 }
 
 vconv_status vconv_pool1d_create(const vconv_pool1d_desc *desc, vconv_pool2d_op **op) {
+  if (op) *op = NULL;
   if (!desc) return VCONV_ERR_NULL_POINTER;
   vconv_pool2d_desc d;
   vconv_pool1d_to_2d(desc, &d);
@@ -65,10 +67,11 @@ vconv_status vconv_pool1d_create(const vconv_pool1d_desc *desc, vconv_pool2d_op 
 }
 
 /* Each worker's scratch is a cache-line multiple. */
-static size_t slice(size_t bytes) { return (bytes + 63) / 64 * 64; }
+static size_t slice(size_t bytes) { return vconv_i_slice_bytes(bytes); }
 
 static size_t need_for(size_t task_ws, size_t tasks, size_t grain, const vconv_parallel *parallel) {
-  return task_ws ? slice(task_ws) * vconv_i_workers_grain(parallel, tasks, grain) + 64 : 0;
+  return task_ws ? vconv_i_slices_bytes(slice(task_ws), vconv_i_workers_grain(parallel, tasks, grain))
+                 : 0;
 }
 
 size_t vconv_pool2d_workspace_size(const vconv_pool2d_op *op, const vconv_parallel *parallel) {
@@ -84,6 +87,7 @@ static vconv_status scratch_for(size_t need, void *workspace, size_t workspace_s
   *ws = NULL;
   *owned = NULL;
   if (!need) return VCONV_OK;
+  if (need == SIZE_MAX) return VCONV_ERR_OUT_OF_MEMORY; /* saturated: no memory is that large */
   if (!workspace) {
     if (!(workspace = *owned = vconv_i_alloc(need))) return VCONV_ERR_OUT_OF_MEMORY;
     workspace_size = need;

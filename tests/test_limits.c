@@ -60,26 +60,18 @@ static void pool_status(const char *what, const vconv_pool2d_desc *d, vconv_stat
   }
 }
 
-/* Sets one conv field, checks value `at` (want_at) and at + 1 (SIZE_OVERFLOW). */
-#define CONV_EDGE(what, setup, field, at, want_at)                     \
+/* Sets one field, checks value `at` (want_at) and at + 1 (SIZE_OVERFLOW). */
+#define EDGE(type, base, status, what, setup, field, at, want_at)      \
   do {                                                                 \
-    vconv_conv2d_desc d_ = conv_base();                                \
+    type d_ = base();                                                  \
     setup;                                                             \
     d_.field = (at);                                                   \
-    conv_status(what " at the limit", &d_, want_at);                   \
+    status(what " at the limit", &d_, want_at);                        \
     d_.field = (at) + 1;                                               \
-    conv_status(what " one past the limit", &d_, OV);                  \
+    status(what " one past the limit", &d_, OV);                       \
   } while (0)
-
-#define POOL_EDGE(what, setup, field, at, want_at)                     \
-  do {                                                                 \
-    vconv_pool2d_desc d_ = pool_base();                                \
-    setup;                                                             \
-    d_.field = (at);                                                   \
-    pool_status(what " at the limit", &d_, want_at);                   \
-    d_.field = (at) + 1;                                               \
-    pool_status(what " one past the limit", &d_, OV);                  \
-  } while (0)
+#define CONV_EDGE(...) EDGE(vconv_conv2d_desc, conv_base, conv_status, __VA_ARGS__)
+#define POOL_EDGE(...) EDGE(vconv_pool2d_desc, pool_base, pool_status, __VA_ARGS__)
 
 static void conv_field_limits(void) {
   /* Each field alone, on a shape that can take it. */

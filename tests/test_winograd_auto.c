@@ -256,7 +256,7 @@ static void enumerated_shapes(void) {
   printf("== enumerated shapes\n");
   /* Either side of where F(4x5) (5), F(6x6) (43) and F(4x4) (2) pass. */
   static const int64_t cgs[] = {1, 2, 4, 5, 8, 16, 32, 42, 43, 64, 128, 192, 384};
-  static const int64_t cgs_quick[] = {1, 5, 8, 16, 42, 43, 64, 384};
+  static const int64_t cgs_quick[] = {1, 5, 8, 16, 42, 43, 64};
   static const int64_t kgs[] = {8, 64, 256}, kgs_quick[] = {8, 64};
   static const int64_t maps[] = {3, 7, 13, 28, 56}, maps_quick[] = {3, 13, 28};
   const int64_t *cg = opt_quick ? cgs_quick : cgs, *kg = opt_quick ? kgs_quick : kgs;
@@ -280,9 +280,12 @@ static void enumerated_shapes(void) {
               const vconv_layout L = (ki + mi + (size_t)pi) % 2 ? VCONV_LAYOUT_NHWC : VCONV_LAYOUT_NCHW;
               vconv_conv2d_desc d = shape(N, Cg, Kg, G, HW, k, pads[pi], L);
               int64_t P = 0, Q = 0;
-              if ((N > 1 && HW > 13) || vconv_conv2d_output_size(&d, &P, &Q) != VCONV_OK) continue;
+              if ((N > 1 && HW > (opt_quick ? 7 : 13)) ||
+                  vconv_conv2d_output_size(&d, &P, &Q) != VCONV_OK)
+                continue;
               const double macs = (double)N * (double)(Kg * G) * (double)(P * Q) * (double)(Cg * k * k);
-              if (macs > budget) continue;
+              /* create packs the weights: AlexNet's sizes come in named_layers */
+              if (macs > budget || Cg * Kg * G > 32768) continue;
               run_shape(&d);
             }
   printf("  %d shapes, %zu bound ratios (%.1f s), %.1f s\n", shapes_run, ncache, ratio_seconds,

@@ -13,6 +13,10 @@
  * derives its rule from.  Outputs with no tap inside the input are left out:
  * every algorithm gives them exactly (test_parity checks it).
  *
+ * And the other way: VCONV_ALGO_WINOGRAD may be unsupported only where the
+ * F(2x2) tile of the kernel fails too (never on an image at least as large
+ * as the kernel), and every tile is still chosen somewhere.
+ *
  * Shapes: 3x3 and 5x5 at stride 1 with input channels per group either side
  * of where each tile passes the rule, small and large maps, no padding, the
  * kernel's half, padding >= the kernel, asymmetric padding; batch 1 and 16;
@@ -183,6 +187,22 @@ static int check_choice(const vconv_conv2d_desc *d, vconv_algorithm algo, vconv_
   vconv_conv2d_op *op = NULL;
   const vconv_status st = vconv_conv2d_create_for_isa(d, algo, isa, zeros, NULL, &op);
   if (algo == VCONV_ALGO_WINOGRAD && st == VCONV_ERR_UNSUPPORTED_ALGORITHM) {
+    /* The F(2x2) tiles pass on any image at least as large as the kernel
+     * (include/vconv.h); on smaller ones the library's estimate of the
+     * ratio is above the bounds' (it assumes a whole patch of pixels). */
+    for (int t = 0; t < wino_tile_count() && d->in_height >= d->kernel_h &&
+                    d->in_width >= d->kernel_w;
+         t++) {
+      int mh, mw, r;
+      vconv_algorithm al;
+      wino_tile_shape(t, &mh, &mw, &r, &al);
+      if (r != d->kernel_h || mh != 2 || mw != 2) continue;
+      const double ratio = bound_ratio(t, d);
+      char buf[160];
+      describe(d, buf, sizeof buf);
+      CHECK(ratio > ACCURACY_M, "WINOGRAD on %s: unsupported, but F(2x2, %dx%d) is %.1f times "
+            "direct's bound", buf, r, r, ratio);
+    }
     snprintf(name, n, "unsupported");
     return -1;
   }

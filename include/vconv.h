@@ -258,6 +258,22 @@ typedef enum vconv_algorithm {
  * The rule follows single-thread measurements (Zen 5, AVX-512) and may change
  * between versions.  Direct and im2col meet the same error bound; Winograd
  * has its own, larger per tile (README, "Winograd accuracy").
+ * Accuracy: AUTO, VCONV_ALGO_WINOGRAD and the planner (below) consider only
+ * tiles whose error bound on the shape is at most 100 times direct's.  Both
+ * bounds are taken at their largest over the outputs for inputs and weights
+ * of bounded magnitude; their ratio is
+ *   gamma(Cg + k) c_h c_w / (gamma(Cg t + 1) t),   gamma(n) = n u / (1 - n u),
+ * u = 2^-24, Cg input channels per group, t = min(R, H) min(S, W) (the most
+ * taps an output has inside the input), k the tile's roundings besides the
+ * channel sum (17 for F(2x2, 3x3), 25 for F(4x4) and F(2x2, 5x5), 28 for
+ * F(4x5), 33 for F(6x6)) and c_h c_w its growth, the largest sum of the
+ * magnitudes of its transforms' terms per output (c = 8 for an F(2, 3) axis,
+ * 23.2 for F(4, 3), 47.9 for F(5, 3), 67.7 for F(6, 3), 34 for F(2, 5)).  The
+ * ratio falls as Cg grows, so small channel counts take smaller tiles:
+ * F(6x6) from 43 input channels per group, F(4x5) from 5, F(4x4) from 2, the
+ * F(2x2) tiles on every image at least as large as the kernel; where none is
+ * within the rule, VCONV_ALGO_WINOGRAD is VCONV_ERR_UNSUPPORTED_ALGORITHM.
+ * The tile values are never refused for accuracy.
  * im2col needs scratch of a few hundred KB per thread, Winograd a few MB
  * (workspace_size).
  */
@@ -272,7 +288,8 @@ VCONV_API const char *vconv_algorithm_name(vconv_algorithm algo);
  * it to win, 0 never (AUTO then chooses as if no Winograd kernel existed).
  * The environment variable VCONV_WINOGRAD=0 or =1, when set, wins over this
  * call.  Applies to operators created afterwards; explicit requests
- * (VCONV_ALGO_WINOGRAD and the tile values) are always honoured, and an
+ * (VCONV_ALGO_WINOGRAD, within the accuracy rule above, and the tile
+ * values) are always honoured, and an
  * explicit VCONV_ALGO_DIRECT or VCONV_ALGO_IM2COL keeps one operator off
  * Winograd.  Thread-safe.  enabled other than 0 or 1: VCONV_ERR_INVALID_ARGUMENT.
  */
@@ -448,9 +465,11 @@ VCONV_API void vconv_conv2d_destroy(vconv_conv2d_op *op);
  *                      within 1.5x of the first pass's best (at most 4) run
  *                      again in 5-15 interleaved rounds and the lowest median
  *                      wins.  An explicit algo times that algorithm's tiers
- *                      and records nothing.  Create then takes a few dozen
- *                      runs of the layer (about 0.2 s more for the largest
- *                      AlexNet layers).
+ *                      (VCONV_ALGO_WINOGRAD: its tiles) and records nothing.
+ *                      AUTO, timed or from wisdom, and WINOGRAD take only
+ *                      Winograd tiles within the accuracy rule (above).
+ *                      Create then takes a few dozen runs of the layer
+ *                      (about 0.2 s more for the largest AlexNet layers).
  * vconv_conv2d_create(desc, AUTO, ...) consults wisdom for one thread.
  * Wisdom is process-wide (thread safe), starts with the file named by the
  * environment variable VCONV_WISDOM if set (imported at the first planned

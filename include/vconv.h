@@ -205,10 +205,13 @@ typedef enum vconv_padding_mode {
   /* No padding: out = floor((in - k_eff) / stride) + 1. */
   VCONV_PADDING_VALID = 1,
   /* out = ceil(in / stride); total padding max((out-1)*stride + k_eff - in, 0),
-   * the smaller half on top/left (TensorFlow's rule).  At stride 1 out = in. */
+   * the smaller half on top/left (TensorFlow's rule, ONNX's SAME_UPPER).  At
+   * stride 1 out = in. */
   VCONV_PADDING_SAME = 2,
   /* k_eff - 1 on every side: every input pixel meets every kernel tap, out = in + k_eff - 1 at stride 1. */
-  VCONV_PADDING_FULL = 3
+  VCONV_PADDING_FULL = 3,
+  /* SAME with the larger half on top/left (ONNX's SAME_LOWER). */
+  VCONV_PADDING_SAME_LOWER = 4
 } vconv_padding_mode;
 /* k_eff = (kernel - 1) * dilation + 1.  The named modes overwrite the pad_* fields' meaning. */
 
@@ -602,7 +605,7 @@ typedef struct vconv_pool2d_desc {
   /* >= 0 and < the (dilated) window, (window - 1) * dilation + 1, so that the
    * first and last windows hold at least one input pixel. */
   int64_t pad_top, pad_bottom, pad_left, pad_right;
-  vconv_padding_mode padding_mode; /* EXPLICIT, VALID or SAME (FULL is rejected) */
+  vconv_padding_mode padding_mode; /* EXPLICIT, VALID, SAME or SAME_LOWER (FULL is rejected) */
   /* 0: out = floor((in + pads - window) / stride) + 1.  1: ceil instead, minus
    * the last window if it would start in the bottom/right padding (Caffe/PyTorch). */
   int ceil_mode;

@@ -182,7 +182,7 @@ typedef struct conv_case {
 } conv_case;
 
 static void describe_conv(const vconv_conv2d_desc *d, int bias, char *buf, size_t n) {
-  static const char *modes[] = {"explicit", "valid", "same", "full"};
+  static const char *modes[] = {"explicit", "valid", "same", "full", "same_lower"};
   static const char *acts[] = {"none", "relu", "clamp"};
   snprintf(buf, n,
            "N=%lld C=%lld H=%lld W=%lld K=%lld R=%lld S=%lld stride=%lld,%lld dil=%lld,%lld "
@@ -192,7 +192,7 @@ static void describe_conv(const vconv_conv2d_desc *d, int bias, char *buf, size_
            (long long)d->kernel_w, (long long)d->stride_h, (long long)d->stride_w,
            (long long)d->dilation_h, (long long)d->dilation_w, (long long)d->pad_top,
            (long long)d->pad_bottom, (long long)d->pad_left, (long long)d->pad_right,
-           (unsigned)d->padding_mode < 4 ? modes[d->padding_mode] : "?", (long long)d->groups,
+           (unsigned)d->padding_mode < 5 ? modes[d->padding_mode] : "?", (long long)d->groups,
            (unsigned)d->activation < 3 ? acts[d->activation] : "?", (double)d->act_min,
            (double)d->act_max, d->connections ? "yes" : "no", bias ? "yes" : "no");
 }
@@ -540,7 +540,7 @@ typedef struct pool_case {
 
 static void describe_pool(const vconv_pool2d_desc *d, char *buf, size_t n) {
   static const char *kinds[] = {"max", "avg-include-pad", "avg-exclude-pad"};
-  static const char *modes[] = {"explicit", "valid", "same", "full"};
+  static const char *modes[] = {"explicit", "valid", "same", "full", "same_lower"};
   snprintf(buf, n,
            "N=%lld C=%lld H=%lld W=%lld kind=%s window=%lldx%lld stride=%lld,%lld "
            "pad(t,b,l,r)=%lld,%lld,%lld,%lld mode=%s ceil=%d",
@@ -549,7 +549,7 @@ static void describe_pool(const vconv_pool2d_desc *d, char *buf, size_t n) {
            (long long)d->window_h, (long long)d->window_w, (long long)d->stride_h,
            (long long)d->stride_w, (long long)d->pad_top, (long long)d->pad_bottom,
            (long long)d->pad_left, (long long)d->pad_right,
-           (unsigned)d->padding_mode < 4 ? modes[d->padding_mode] : "?", d->ceil_mode);
+           (unsigned)d->padding_mode < 5 ? modes[d->padding_mode] : "?", d->ceil_mode);
 }
 
 static int run_pool_case(const pool_case *pc) {
@@ -1081,7 +1081,7 @@ static void size_and_param_checks(void) {
 
 typedef struct coverage {
   int shapes, too_large, groups, depthwise, table, dilated, strided, nonsquare, big_kernel, nhwc_wide;
-  int mode[4], act[3], batch[4];
+  int mode[5], act[3], batch[4];
 } coverage;
 
 static int64_t pick_kernel(test_rng *r) {
@@ -1123,7 +1123,8 @@ static void gen_conv(uint64_t idx, conv_case *cc, unsigned char *conn, size_t co
   d->dilation_w = rng_chance(&r, 1, 2) ? d->dilation_h : rng_range(&r, 1, 3);
   const int64_t m = rng_range(&r, 0, 99);
   d->padding_mode = m < 55 ? VCONV_PADDING_EXPLICIT : m < 70 ? VCONV_PADDING_VALID
-                    : m < 85 ? VCONV_PADDING_SAME : VCONV_PADDING_FULL;
+                    : m < 80 ? VCONV_PADDING_SAME : m < 90 ? VCONV_PADDING_SAME_LOWER
+                    : VCONV_PADDING_FULL;
   /* Explicit padding up to the dilated kernel extent and a little beyond, so
    * that some windows lie entirely in the padding. */
   const int64_t kh = (d->kernel_h - 1) * d->dilation_h + 1, kw = (d->kernel_w - 1) * d->dilation_w + 1;
@@ -1193,10 +1194,10 @@ static void random_conv_cases(void) {
   print_case("random conv", "NCHW+NHWC", conv_vars, n_conv_vars);
   printf("  coverage: %d shapes (+%d kernel-too-large checked): groups %d, depthwise %d, table %d, "
          "dilated %d, strided %d, non-square kernel %d, kernel >= 9 %d, K > 16 not a multiple %d; "
-         "modes %d/%d/%d/%d, activations %d/%d/%d, batches %d/%d/%d\n",
+         "modes %d/%d/%d/%d/%d, activations %d/%d/%d, batches %d/%d/%d\n",
          cov.shapes, cov.too_large, cov.groups, cov.depthwise, cov.table, cov.dilated, cov.strided,
          cov.nonsquare, cov.big_kernel, cov.nhwc_wide, cov.mode[0], cov.mode[1], cov.mode[2],
-         cov.mode[3], cov.act[0], cov.act[1], cov.act[2], cov.batch[1], cov.batch[2], cov.batch[3]);
+         cov.mode[3], cov.mode[4], cov.act[0], cov.act[1], cov.act[2], cov.batch[1], cov.batch[2], cov.batch[3]);
   if (!(opt_only || opt_case)) {
     /* The generator must keep exercising every feature: a change that quietly
      * drops one would leave that code untested. */
@@ -1205,7 +1206,7 @@ static void random_conv_cases(void) {
               cov.dilated >= 30 && cov.strided >= 30 && cov.nonsquare >= 30 && cov.big_kernel >= 3 &&
               cov.nhwc_wide >= 5,
           "random conv coverage too thin");
-    for (int i = 0; i < 4; i++) CHECK(cov.mode[i] >= 20, "padding mode %d: %d shapes", i, cov.mode[i]);
+    for (int i = 0; i < 5; i++) CHECK(cov.mode[i] >= 20, "padding mode %d: %d shapes", i, cov.mode[i]);
     for (int i = 0; i < 3; i++) CHECK(cov.act[i] >= 20, "activation %d: %d shapes", i, cov.act[i]);
   }
 }
@@ -1231,7 +1232,8 @@ static void gen_pool(uint64_t idx, pool_case *pc) {
   d->stride_h = rng_range(&r, 1, 4);
   d->stride_w = rng_chance(&r, 1, 2) ? d->stride_h : rng_range(&r, 1, 4);
   const int64_t m = rng_range(&r, 0, 9);
-  d->padding_mode = m < 6 ? VCONV_PADDING_EXPLICIT : m < 8 ? VCONV_PADDING_VALID : VCONV_PADDING_SAME;
+  d->padding_mode = m < 6 ? VCONV_PADDING_EXPLICIT : m < 8 ? VCONV_PADDING_VALID
+                    : m < 9 ? VCONV_PADDING_SAME : VCONV_PADDING_SAME_LOWER;
   d->pad_top = rng_range(&r, 0, d->window_h - 1);
   d->pad_bottom = rng_range(&r, 0, d->window_h - 1);
   d->pad_left = rng_range(&r, 0, d->window_w - 1);

@@ -55,11 +55,13 @@ static vconv_status resolve_axis(axis *a, vconv_padding_mode mode, int ceil_mode
   switch (mode) {
     case VCONV_PADDING_EXPLICIT: break;
     case VCONV_PADDING_VALID: a->pad_begin = a->pad_end = 0; break;
-    case VCONV_PADDING_SAME: {
+    case VCONV_PADDING_SAME:
+    case VCONV_PADDING_SAME_LOWER: {
       const int64_t out = a->in / a->stride + (a->in % a->stride != 0);
       int64_t total = (out - 1) * a->stride + a->keff - a->in;
       if (total < 0) total = 0;
-      a->pad_begin = total / 2;
+      const int64_t small = total / 2;
+      a->pad_begin = mode == VCONV_PADDING_SAME ? small : total - small;
       a->pad_end = total - a->pad_begin;
       break;
     }
@@ -99,7 +101,7 @@ vconv_status vconv_i_conv_resolve(const vconv_conv2d_desc *d, vconv_conv_shape *
   if (!d || !s) return VCONV_ERR_NULL_POINTER;
   if (d->layout != VCONV_LAYOUT_NCHW && d->layout != VCONV_LAYOUT_NHWC)
     return VCONV_ERR_INVALID_LAYOUT;
-  if ((unsigned)d->padding_mode > VCONV_PADDING_FULL) return VCONV_ERR_INVALID_PADDING_MODE;
+  if ((unsigned)d->padding_mode > VCONV_PADDING_SAME_LOWER) return VCONV_ERR_INVALID_PADDING_MODE;
   if (d->batch <= 0 || d->in_channels <= 0 || d->in_height <= 0 || d->in_width <= 0 ||
       d->out_channels <= 0)
     return VCONV_ERR_INVALID_SIZE;
@@ -182,7 +184,9 @@ vconv_status vconv_i_pool_resolve(const vconv_pool2d_desc *d, vconv_pool_shape *
     return VCONV_ERR_INVALID_LAYOUT;
   if ((unsigned)d->kind > VCONV_POOL_STOCHASTIC) return VCONV_ERR_INVALID_POOL_KIND;
   const int global = d->global != 0;
-  if (!global && (unsigned)d->padding_mode > VCONV_PADDING_SAME) return VCONV_ERR_INVALID_PADDING_MODE;
+  if (!global && ((unsigned)d->padding_mode > VCONV_PADDING_SAME_LOWER ||
+                  d->padding_mode == VCONV_PADDING_FULL))
+    return VCONV_ERR_INVALID_PADDING_MODE;
   if (d->batch <= 0 || d->channels <= 0 || d->in_height <= 0 || d->in_width <= 0)
     return VCONV_ERR_INVALID_SIZE;
 

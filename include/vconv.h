@@ -667,11 +667,23 @@ VCONV_API vconv_status vconv_pool2d_run(const vconv_pool2d_op *op, const float *
  * Other kinds (no single tap): VCONV_ERR_UNSUPPORTED_OPTION.  A plane of more
  * than INT32_MAX elements: VCONV_ERR_SIZE_OVERFLOW.  indices NULL:
  * VCONV_ERR_NULL_POINTER.  The output is the same, bit for bit, as run()'s.
+ * Per plane is PyTorch's convention (MaxPool2d's return_indices); ONNX's
+ * MaxPool Indices output is flat over N, C, H, W: see vconv_pool2d_flat_indices.
  */
 VCONV_API vconv_status vconv_pool2d_run_with_indices(const vconv_pool2d_op *op, const float *input,
                                                      float *output, int32_t *indices,
                                                      void *workspace, size_t workspace_size,
                                                      const vconv_parallel *parallel);
+/*
+ * indices from run_with_indices turned into flat[i] = ((n * C + c) * H + ih) * W
+ * + iw, the element's source as an index into an NCHW input tensor (ONNX's
+ * MaxPool Indices with the default storage order), for every output element
+ * in the descriptor's layout; -1 stays -1.  An index outside [-1, H * W):
+ * VCONV_ERR_INVALID_ARGUMENT, nothing written.  Kinds without indices:
+ * VCONV_ERR_UNSUPPORTED_OPTION.
+ */
+VCONV_API vconv_status vconv_pool2d_flat_indices(const vconv_pool2d_op *op, const int32_t *indices,
+                                                 int64_t *flat);
 /*
  * Backward: grad_input (N x C x H x W, overwritten; zero where no window's
  * gradient lands) from grad_output (N x C x P x Q), both in the descriptor's
@@ -689,6 +701,8 @@ VCONV_API vconv_status vconv_pool2d_run_with_indices(const vconv_pool2d_op *op, 
  *                        makes the draws identical): the tap drawn gets grad;
  *   STOCHASTIC inference input: tap i with x_i > 0 gets
  *                        grad * (2 x_i - y) / sum r, the others 0.
+ * Given indices outside [-1, H * W) are VCONV_ERR_INVALID_ARGUMENT (nothing is
+ * written); an index inside the plane but outside its window is not detected.
  * Accumulation is in float in a fixed order per tier (not bitwise equal across
  * tiers for the summing kinds).  workspace and parallel as in run().
  */

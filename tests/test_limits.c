@@ -485,6 +485,63 @@ static void subnormal_divisors(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Max-pooling indices: the caller's are checked, and the flat (ONNX) form    */
+
+static void pool_indices(void) {
+  enum { N = 2, C = 3, H = 5, W = 4 };
+  for (int layout = 0; layout < 2; layout++) {
+    vconv_pool2d_desc d = pool_base();
+    d.batch = N;
+    d.channels = C;
+    d.in_height = H;
+    d.in_width = W;
+    d.window_h = d.window_w = 2;
+    d.stride_h = d.stride_w = 2;
+    d.ceil_mode = 1; /* P = 3, Q = 2 */
+    d.layout = (vconv_layout)layout;
+    vconv_pool2d_op *op = NULL;
+    CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_OK);
+    enum { P = 3, Q = 2, NO = N * C * P * Q };
+    float x[N * C * H * W], y[NO], gy[NO], gx[N * C * H * W];
+    test_rng r;
+    rng_seed(&r, 99);
+    for (int i = 0; i < N * C * H * W; i++) x[i] = rng_sym(&r);
+    for (int i = 0; i < NO; i++) gy[i] = 1.0f + (float)i;
+    int32_t idx[NO];
+    int64_t flat[NO];
+    CHECK_STATUS(vconv_pool2d_run_with_indices(op, x, y, idx, NULL, 0, NULL), VCONV_OK);
+    CHECK_STATUS(vconv_pool2d_flat_indices(op, idx, flat), VCONV_OK);
+    float nchw[N * C * H * W];
+    ref_relayout(x, d.layout, nchw, VCONV_LAYOUT_NCHW, N, C, H, W);
+    for (int i = 0; i < NO; i++) {
+      const int c = layout ? i % C : i / (P * Q) % C, n = layout ? i / (P * Q * C) : i / (P * Q * C);
+      CHECK(flat[i] / (H * W) == n * C + c && nchw[flat[i]] == y[i],
+            "%s flat index %d: %lld does not name the maximum", layout ? "NHWC" : "NCHW", i,
+            (long long)flat[i]);
+    }
+    const int32_t bad[] = {H * W, -2, INT32_MAX, INT32_MIN};
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+      int32_t hostile[NO];
+      memcpy(hostile, idx, sizeof idx);
+      hostile[NO - 1 - (int)b] = bad[b];
+      for (int i = 0; i < N * C * H * W; i++) gx[i] = 7.0f;
+      CHECK_STATUS(vconv_pool2d_backward(op, NULL, NULL, hostile, gy, gx, NULL, 0, NULL),
+                   VCONV_ERR_INVALID_ARGUMENT);
+      int untouched = 1;
+      for (int i = 0; i < N * C * H * W; i++) untouched &= gx[i] == 7.0f;
+      CHECK(untouched, "a refused backward wrote grad_input");
+      CHECK_STATUS(vconv_pool2d_flat_indices(op, hostile, flat), VCONV_ERR_INVALID_ARGUMENT);
+    }
+    vconv_pool2d_destroy(op);
+    d.kind = VCONV_POOL_AVG_EXCLUDE_PAD;
+    CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_OK);
+    CHECK_STATUS(vconv_pool2d_flat_indices(op, idx, flat), VCONV_ERR_UNSUPPORTED_OPTION);
+    CHECK_STATUS(vconv_pool2d_flat_indices(NULL, idx, flat), VCONV_ERR_NULL_POINTER);
+    vconv_pool2d_destroy(op);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
 /* *op after a failed create                                                  */
 
 #define FAILS_NULL(call, want)                                                          \
@@ -540,6 +597,7 @@ int main(void) {
   pool_runs();
   thread_counts();
   subnormal_divisors();
+  pool_indices();
   op_after_failure();
   return test_summary("test_limits");
 }

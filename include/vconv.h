@@ -85,8 +85,8 @@ typedef enum vconv_status {
   VCONV_ERR_WORKSPACE_TOO_SMALL = 20, /* workspace given but smaller than *_workspace_size() */
   VCONV_ERR_INVALID_CONNECTION_TABLE = 21, /* an output channel connected to no input channel */
   VCONV_ERR_INVALID_ARGUMENT = 22,    /* any other out-of-range argument (e.g. a variant index) */
-  /* a valid option the operator's kind does not have: pooling dilation other
-   * than max, indices of a pooling kind without a single source tap */
+  /* a valid option the operator's kind does not have: pooling dilation with
+   * weighted or stochastic pooling, indices of a kind without a single source tap */
   VCONV_ERR_UNSUPPORTED_OPTION = 23,
   VCONV_ERR_IO = 24,                  /* a wisdom file cannot be opened, read or written */
   /* a wisdom file from another library version, kernel registry or CPU: nothing imported */
@@ -551,7 +551,8 @@ VCONV_API vconv_status vconv_conv1d_create(const vconv_conv1d_desc *desc, vconv_
  *     scanned in, so every kernel gives the same bits.
  *   - A window with no tap inside the input is possible only with dilation
  *     (taps stepping over the input): max gives -inf there, its index is -1
- *     and it passes no gradient.  Without dilation padding < window
+ *     and it passes no gradient; the averages and L2 give 0 (a sum over no
+ *     input) and pass no gradient.  Without dilation padding < window
  *     guarantees every window at least one tap.
  *   - Subnormal inputs are used as they are (the library never sets
  *     flush-to-zero): max and averages stay exact / within their bounds, the
@@ -566,7 +567,7 @@ VCONV_API vconv_status vconv_conv1d_create(const vconv_conv1d_desc *desc, vconv_
  *     pooling is correctly rounded from double.
  */
 typedef enum vconv_pool_kind {
-  /* Largest tap (see above for NaN and -0).  The only kind with dilation. */
+  /* Largest tap (see above for NaN and -0). */
   VCONV_POOL_MAX = 0,
   /* Sum over the window / the number of its taps inside the padded input
    * (window_h * window_w except where ceil mode runs a window past the padding);
@@ -611,8 +612,10 @@ typedef struct vconv_pool2d_desc {
   int ceil_mode;
   vconv_layout layout;
   /* --- appended fields: vconv_pool2d_desc_init sets their defaults --- */
-  /* >= 1 (else VCONV_ERR_INVALID_DILATION); other than 1 only with
-   * VCONV_POOL_MAX (else VCONV_ERR_UNSUPPORTED_OPTION).  Default 1. */
+  /* >= 1 (else VCONV_ERR_INVALID_DILATION); other than 1 with MAX, both
+   * averages and L2 (ONNX opset 19), not with WEIGHTED or STOCHASTIC (else
+   * VCONV_ERR_UNSUPPORTED_OPTION).  A tap is at row h0 + r * dilation_h;
+   * the averages' divisors count the dilated taps.  Default 1. */
   int64_t dilation_h, dilation_w;
   /* Non-zero: global pooling, the window is the whole input (window H x W,
    * stride 1, no padding, dilation 1; output N x C x 1 x 1).  window_*, stride_*,

@@ -238,11 +238,17 @@ static refout ref_window(const vconv_pool2d_desc *d, const geom *g, const float 
         div = m;
       } else {
         int64_t rows = 0, cols = 0;
-        for (int64_t r = 0; r < g->R; r++) rows += h0 + r >= -g->pt && h0 + r < H + g->pb;
-        for (int64_t t = 0; t < g->S; t++) cols += w0 + t >= -g->pl && w0 + t < W + g->pr;
+        for (int64_t r = 0; r < g->R; r++) rows += h0 + r * g->dh >= -g->pt && h0 + r * g->dh < H + g->pb;
+        for (int64_t t = 0; t < g->S; t++) cols += w0 + t * g->dw >= -g->pl && w0 + t * g->dw < W + g->pr;
         div = rows * cols;
       }
-      o.y = sum / (double)div;
+      /* Dilation can step over the whole input: a sum over no input, 0. */
+      o.y = m ? sum / (double)div : 0.0;
+      if (!m) {
+        o.exact = 1;
+        o.want = 0.0f;
+        break;
+      }
       /* Average: m - 1 additions and one division (or a rounded reciprocal and
        * a product): every term carries at most m + 1 rounding factors, so
        * gamma(m + 1) sum|x| / D; subnormal results of sums or the quotient
@@ -267,7 +273,10 @@ static refout ref_window(const vconv_pool2d_desc *d, const geom *g, const float 
       o.tol = o.y * (rel + U + rel * U) + sqrt(m * 0x1p-149) * (1 + U) + o.y * (gam(m + 2, UD) + 0x1p-50);
       /* The float sum overflows for certain once S (1 - gamma(m)) >= 2^128, and
        * may from S (1 + gamma(m)) > FLT_MAX on: between the two either is right. */
-      if (any_nan || sum * (1 - gm) >= 0x1p128) {
+      if (m == 0) { /* dilation stepped over the input: sqrt of an empty sum */
+        o.exact = 1;
+        o.want = 0.0f;
+      } else if (any_nan || sum * (1 - gm) >= 0x1p128) {
         o.exact = 1;
         o.want = any_nan ? NAN : INFINITY;
       } else if (sum * (1 + gm) > 0x1.fffffep127) {
@@ -373,7 +382,7 @@ static void ref_backward(const vconv_pool2d_desc *d, const geom *g, const float 
         int bad = 0;
         for (int64_t r = 0; r < g->R; r++)
           for (int64_t t = 0; t < g->S; t++) {
-            const int64_t ih = h0 + r, iw = w0 + t;
+            const int64_t ih = h0 + r * g->dh, iw = w0 + t * g->dw;
             if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
             m++;
             if (wts) wsum += wts[r * g->S + t];
@@ -389,13 +398,13 @@ static void ref_backward(const vconv_pool2d_desc *d, const geom *g, const float 
           div = m;
         } else if (d->kind == VCONV_POOL_AVG_INCLUDE_PAD) {
           int64_t rows = 0, cols = 0;
-          for (int64_t r = 0; r < g->R; r++) rows += h0 + r >= -g->pt && h0 + r < H + g->pb;
-          for (int64_t t = 0; t < g->S; t++) cols += w0 + t >= -g->pl && w0 + t < W + g->pr;
+          for (int64_t r = 0; r < g->R; r++) rows += h0 + r * g->dh >= -g->pt && h0 + r * g->dh < H + g->pb;
+          for (int64_t t = 0; t < g->S; t++) cols += w0 + t * g->dw >= -g->pl && w0 + t * g->dw < W + g->pr;
           div = (double)(rows * cols);
         }
         for (int64_t r = 0; r < g->R; r++)
           for (int64_t t = 0; t < g->S; t++) {
-            const int64_t ih = h0 + r, iw = w0 + t;
+            const int64_t ih = h0 + r * g->dh, iw = w0 + t * g->dw;
             if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
             const int64_t i = pl * H * W + ih * W + iw;
             const double v = xp[ih * W + iw];
@@ -768,7 +777,9 @@ static void all_kinds(const char *name, vconv_pool2d_desc d, int layouts, const 
     pc.d.kind = (vconv_pool_kind)(k < 6 ? k : VCONV_POOL_STOCHASTIC);
     pc.d.training = k == 6;
     pc.d.seed = 0x5eedull + (uint64_t)k;
-    if ((pc.d.dilation_h != 1 || pc.d.dilation_w != 1) && pc.d.kind != VCONV_POOL_MAX) continue;
+    if ((pc.d.dilation_h != 1 || pc.d.dilation_w != 1) &&
+        (pc.d.kind == VCONV_POOL_WEIGHTED || pc.d.kind == VCONV_POOL_STOCHASTIC))
+      continue;
     geom g;
     if (make_geom(&pc.d, &g) != 0) continue;
     float *w = centre_weights(g.R, g.S);
@@ -836,7 +847,7 @@ static void random_shapes(void) {
     d.window_w = rng_range(&r, 1, 5);
     d.stride_h = rng_range(&r, 1, 3);
     d.stride_w = rng_range(&r, 1, 3);
-    if (d.kind == VCONV_POOL_MAX && rng_chance(&r, 1, 3)) {
+    if (d.kind != VCONV_POOL_WEIGHTED && d.kind != VCONV_POOL_STOCHASTIC && rng_chance(&r, 1, 3)) {
       d.dilation_h = rng_range(&r, 1, 3);
       d.dilation_w = rng_range(&r, 1, 3);
     }
@@ -970,7 +981,7 @@ static void special_values(void) {
     run_case(&pc);
   }
   /* Dilation 4 on 3 rows / columns with padding 4: windows whose taps step
-   * over the whole input (max -inf, index -1, no gradient). */
+   * over the whole input (max -inf, index -1, no gradient; sums 0). */
   for (int64_t i = 0; i < N * C * H * W; i++) x[i] = rng_sym(&r);
   {
     pcase pc;
@@ -990,6 +1001,15 @@ static void special_values(void) {
     empty = o.want == -INFINITY && o.idx == -1;
     CHECK(empty, "the dilated case has no empty window");
     run_case(&pc);
+    /* The same windows averaged and L2-pooled: empty ones give 0 and no gradient. */
+    const vconv_pool_kind sums[] = {VCONV_POOL_AVG_INCLUDE_PAD, VCONV_POOL_AVG_EXCLUDE_PAD, VCONV_POOL_L2};
+    for (int k = 0; k < 3; k++) {
+      pc.d.kind = sums[k];
+      snprintf(pc.name, sizeof pc.name, "dilated empty windows, kind %d", (int)sums[k]);
+      o = ref_window(&pc.d, &g, x, NULL, 0, 3, 3);
+      CHECK(o.exact == 1 && o.want == 0.0f, "kind %d: an empty window is not 0 in the reference", (int)sums[k]);
+      run_case(&pc);
+    }
   }
   free(x);
 }
@@ -1125,8 +1145,20 @@ static void api(void) {
   int64_t h, w;
   d.dilation_w = 2;
   CHECK_STATUS(vconv_pool2d_output_size(&d, &h, &w), VCONV_OK);
-  d.kind = VCONV_POOL_AVG_INCLUDE_PAD;
+  d.kind = VCONV_POOL_WEIGHTED;
+  const float ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+  d.window_weights = ones;
   CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_ERR_UNSUPPORTED_OPTION);
+  d.kind = VCONV_POOL_STOCHASTIC;
+  CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_ERR_UNSUPPORTED_OPTION);
+  const vconv_pool_kind dilated_kinds[] = {VCONV_POOL_AVG_INCLUDE_PAD, VCONV_POOL_AVG_EXCLUDE_PAD,
+                                           VCONV_POOL_L2};
+  for (int i = 0; i < 3; i++) {
+    d.kind = dilated_kinds[i];
+    CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_OK);
+    vconv_pool2d_destroy(op);
+  }
+  d.window_weights = NULL;
   d.kind = VCONV_POOL_MAX;
   d.dilation_h = 0;
   CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_ERR_INVALID_DILATION);

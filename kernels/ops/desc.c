@@ -204,7 +204,8 @@ vconv_status vconv_i_pool_resolve(const vconv_pool2d_desc *d, vconv_pool_shape *
     if (h.k <= 0 || w.k <= 0) return VCONV_ERR_INVALID_KERNEL_SIZE;
     if (h.stride <= 0 || w.stride <= 0) return VCONV_ERR_INVALID_STRIDE;
     if (h.dilation <= 0 || w.dilation <= 0) return VCONV_ERR_INVALID_DILATION;
-    if ((h.dilation != 1 || w.dilation != 1) && d->kind != VCONV_POOL_MAX)
+    if ((h.dilation != 1 || w.dilation != 1) &&
+        (d->kind == VCONV_POOL_WEIGHTED || d->kind == VCONV_POOL_STOCHASTIC))
       return VCONV_ERR_UNSUPPORTED_OPTION;
     if (mode == VCONV_PADDING_EXPLICIT &&
         (h.pad_begin < 0 || h.pad_end < 0 || w.pad_begin < 0 || w.pad_end < 0))

@@ -89,7 +89,7 @@ static void spill_window(const vconv_pool_shape *s, const pool_win *w, float gy,
                          const float *x, float *gx, int64_t stride) {
   for (int64_t r = w->r0; r < w->r1; r++)
     for (int64_t t = w->t0; t < w->t1; t++) {
-      const int64_t i = ((w->h0 + r) * s->W + (w->w0 + t)) * stride;
+      const int64_t i = ((w->h0 + r * s->dh) * s->W + (w->w0 + t * s->dw)) * stride;
       const float num = s->kind == VCONV_POOL_L2 ? x[i] : s->weights[r * s->S + t];
       gx[i] += gy * (num / d);
     }
@@ -107,16 +107,20 @@ static void nchw_linear(const vconv_pool_shape *s, const float *x, const float *
     }
     int64_t r0, r1;
     const int64_t h0 = p * s->sh - s->pt;
-    vconv_valid_range(h0, 1, s->H, s->R, &r0, &r1);
+    vconv_valid_range(h0, s->dh, s->H, s->R, &r0, &r1);
     for (int64_t r = r0; r < r1; r++) {
-      const int64_t ih = h0 + r;
+      const int64_t ih = h0 + r * s->dh;
       float *grow = gx + ih * W;
       const float *xrow = x ? x + ih * W : NULL;
-      /* Only columns some output reaches (a huge window mostly hangs in the padding). */
-      const int64_t t_lo = s->pl - (s->Q - 1) * s->sw > 0 ? s->pl - (s->Q - 1) * s->sw : 0;
-      const int64_t t_hi = s->pl + W < s->S ? s->pl + W : s->S;
+      /* Only columns some output reaches (a huge window mostly hangs in the
+       * padding); with dilation every column is tried, its range may be empty. */
+      int64_t t_lo = 0, t_hi = s->S;
+      if (s->dw == 1) {
+        t_lo = s->pl - (s->Q - 1) * s->sw > 0 ? s->pl - (s->Q - 1) * s->sw : 0;
+        t_hi = s->pl + W < s->S ? s->pl + W : s->S;
+      }
       for (int64_t t = t_lo; t < t_hi; t++) {
-        const int64_t off = t - s->pl;
+        const int64_t off = t * s->dw - s->pl;
         int64_t q0, q1;
         vconv_valid_range(off, s->sw, W, s->Q, &q0, &q1);
         const float wt = s->kind == VCONV_POOL_WEIGHTED ? s->weights[r * s->S + t] : 1.0f;
@@ -174,7 +178,7 @@ static void nhwc_linear(const vconv_pool_shape *s, const float *x, const float *
         const vf c = vf_loadu(cf);
         for (int64_t r = w.r0; r < w.r1; r++)
           for (int64_t t = w.t0; t < w.t1; t++) {
-            const int64_t i = ((w.h0 + r) * s->W + (w.w0 + t)) * C + c0;
+            const int64_t i = ((w.h0 + r * s->dh) * s->W + (w.w0 + t * s->dw)) * C + c0;
             vf g = load_n(gx + i, n, gx + i + n); /* other channel blocks are other tasks' */
             if (s->kind == VCONV_POOL_L2)
               g = vf_fmadd(c, load_n(x + i, n, x_end), g);

@@ -595,7 +595,18 @@ typedef enum vconv_pool_kind {
    * tap gives +inf (index: the first +inf).  Sums are taken in double and the
    * result rounded once, so both modes give the same bits in every tier.
    */
-  VCONV_POOL_STOCHASTIC = 5
+  VCONV_POOL_STOCHASTIC = 5,
+  /*
+   * Lp norm (sum |x|^p)^(1/p) over the taps, p the descriptor's norm_p (ONNX
+   * LpPool).  p = 2 is VCONV_POOL_L2 itself (the same kernel and bits); any
+   * other p is computed in double, scaled by the window's largest |x| so that
+   * no power overflows or underflows to a wrong result, and rounded once:
+   * within about u + 2^-50 (m + 5) relative of the exact norm, the same bits in
+   * every tier, layout and thread count.  NaN gives NaN, an infinite tap +inf.
+   * Backward: tap x gets grad * sign(x) (|x| / y)^(p - 1) (0 for x == 0 or
+   * y == 0), each term in double, rounded once.
+   */
+  VCONV_POOL_LP = 6
 } vconv_pool_kind;
 
 typedef struct vconv_pool2d_desc {
@@ -641,10 +652,13 @@ typedef struct vconv_pool2d_desc {
    * in every tier, layout, thread count and run.  Default 0.
    */
   uint64_t seed;
+  /* VCONV_POOL_LP: p, finite and >= 1 (else VCONV_ERR_INVALID_ARGUMENT).
+   * Ignored by the other kinds.  Default 2. */
+  double norm_p;
 } vconv_pool2d_desc;
 
 /* Defaults: sizes 0, max pooling, stride 1, dilation 1, no padding, floor mode,
- * NCHW, not global, no weights, inference, seed 0. */
+ * NCHW, not global, no weights, inference, seed 0, norm_p 2. */
 VCONV_API void vconv_pool2d_desc_init(vconv_pool2d_desc *desc);
 VCONV_API vconv_status vconv_pool2d_output_size(const vconv_pool2d_desc *desc,
                                                 int64_t *out_height, int64_t *out_width);
@@ -738,6 +752,7 @@ typedef struct vconv_pool1d_desc {
   const float *window_weights;
   int training;
   uint64_t seed;
+  double norm_p;
 } vconv_pool1d_desc;
 
 VCONV_API void vconv_pool1d_desc_init(vconv_pool1d_desc *desc);

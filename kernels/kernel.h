@@ -67,6 +67,7 @@ typedef struct vconv_pool_shape {
   float wsum;               /* WEIGHTED: float sum of all weights in scan order */
   int training;             /* STOCHASTIC: draw (1) or average (0) */
   uint64_t seed;            /* STOCHASTIC */
+  double p;                 /* LP (never 2: that resolves to L2) */
 } vconv_pool_shape;
 
 /* One backward call; what the kind does not use is NULL. */

@@ -88,6 +88,9 @@ refout ref_window(const vconv_pool2d_desc *d, const geom *g, const float *x, con
   const int64_t H = d->in_height, W = d->in_width;
   const int64_t h0 = p * g->sh - g->pt, w0 = q * g->sw - g->pl;
   refout o = {0, 0, 0, 0, -1};
+  /* LP with p = 2 is the L2 kind, bounds and all. */
+  const vconv_pool_kind kind = d->kind == VCONV_POOL_LP && d->norm_p == 2.0 ? VCONV_POOL_L2 : d->kind;
+  long double lp_max = 0;
   double sum = 0, abs_sum = 0, wsum = 0, rsum = 0, r2sum = 0;
   int any_nan = 0, any_pinf = 0, m = 0;
   int64_t first_nan = -1, first_pinf = -1;
@@ -108,7 +111,8 @@ refout ref_window(const vconv_pool2d_desc *d, const geom *g, const float *x, con
         first_pinf = ih * W + iw;
       }
       if (v > mx) mx = v;
-      switch (d->kind) {
+      if (fabsl((long double)v) > lp_max) lp_max = fabsl((long double)v);
+      switch (kind) {
         case VCONV_POOL_L2: sum += v * v; abs_sum += v * v; break;
         case VCONV_POOL_WEIGHTED: {
           const double w = wts[r * g->S + t];
@@ -124,7 +128,7 @@ refout ref_window(const vconv_pool2d_desc *d, const geom *g, const float *x, con
         r2sum += v * v;
       }
     }
-  switch (d->kind) {
+  switch (kind) {
     case VCONV_POOL_MAX: {
       o.exact = 1;
       if (any_nan) {
@@ -151,7 +155,7 @@ refout ref_window(const vconv_pool2d_desc *d, const geom *g, const float *x, con
     case VCONV_POOL_AVG_INCLUDE_PAD:
     case VCONV_POOL_AVG_EXCLUDE_PAD: {
       int64_t div = 0;
-      if (d->kind == VCONV_POOL_AVG_EXCLUDE_PAD) {
+      if (kind == VCONV_POOL_AVG_EXCLUDE_PAD) {
         div = m;
       } else {
         int64_t rows = 0, cols = 0;
@@ -198,6 +202,33 @@ refout ref_window(const vconv_pool2d_desc *d, const geom *g, const float *x, con
         o.want = any_nan ? NAN : INFINITY;
       } else if (sum * (1 + gm) > 0x1.fffffep127) {
         o.exact = 2;
+      }
+      break;
+    }
+    case VCONV_POOL_LP: {
+      /* The library: M = max |x|, M (sum (|x|/M)^p)^(1/p) in double, rounded
+       * once.  Each term: the ratio's rounding raised to p (p 2^-53) and pow's
+       * own ulp; the sum of m terms gamma_d(m); the root divides all that by
+       * p >= 1 and adds its ulp, the rounding of 1/p (ln(sum) <= ln m of it,
+       * sum in [1, m]) and the product by M: under gamma_d(2m + 6) relative.
+       * Then one float rounding u, and 2^-150 for a subnormal result.  The
+       * reference: the same formula in long double. */
+      if (any_nan) {
+        o.exact = 1;
+        o.want = NAN;
+      } else if (isinf(lp_max) || m == 0 || lp_max == 0) {
+        o.exact = 1;
+        o.want = (float)lp_max;
+      } else {
+        long double acc = 0;
+        for (int64_t r = 0; r < g->R; r++)
+          for (int64_t t = 0; t < g->S; t++) {
+            const int64_t ih = h0 + r * g->dh, iw = w0 + t * g->dw;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            acc += powl(fabsl((long double)x[ih * W + iw]) / lp_max, (long double)d->norm_p);
+          }
+        o.y = (double)(lp_max * powl(acc, 1.0L / (long double)d->norm_p));
+        o.tol = o.y * (U + gam(2 * m + 6, UD) + 0x1p-50) + 0x1p-150;
       }
       break;
     }
@@ -277,6 +308,7 @@ void ref_backward(const vconv_pool2d_desc *d, const geom *g, const float *x, con
   double *abs_terms = calloc((size_t)n_in, sizeof(double));
   int32_t *k = calloc((size_t)n_in, sizeof(int32_t)), *mmax = calloc((size_t)n_in, sizeof(int32_t));
   for (int64_t i = 0; i < n_in; i++) gx[i] = 0;
+  const vconv_pool_kind kind = d->kind == VCONV_POOL_LP && d->norm_p == 2.0 ? VCONV_POOL_L2 : d->kind;
   for (int64_t pl = 0; pl < N * C; pl++) {
     const float *xp = x + pl * H * W;
     for (int64_t p = 0; p < P; p++)
@@ -284,7 +316,7 @@ void ref_backward(const vconv_pool2d_desc *d, const geom *g, const float *x, con
         const int64_t o = (pl * P + p) * Q + q;
         const double gv = gy[o];
         const int64_t h0 = p * g->sh - g->pt, w0 = q * g->sw - g->pl;
-        if (d->kind == VCONV_POOL_MAX || (d->kind == VCONV_POOL_STOCHASTIC && d->training)) {
+        if (kind == VCONV_POOL_MAX || (kind == VCONV_POOL_STOCHASTIC && d->training)) {
           if (fw[o].idx >= 0) {
             const int64_t i = pl * H * W + fw[o].idx;
             gx[i] += gv;
@@ -311,9 +343,9 @@ void ref_backward(const vconv_pool2d_desc *d, const geom *g, const float *x, con
             }
           }
         double div = 0;
-        if (d->kind == VCONV_POOL_AVG_EXCLUDE_PAD) {
+        if (kind == VCONV_POOL_AVG_EXCLUDE_PAD) {
           div = m;
-        } else if (d->kind == VCONV_POOL_AVG_INCLUDE_PAD) {
+        } else if (kind == VCONV_POOL_AVG_INCLUDE_PAD) {
           int64_t rows = 0, cols = 0;
           for (int64_t r = 0; r < g->R; r++) rows += h0 + r * g->dh >= -g->pt && h0 + r * g->dh < H + g->pb;
           for (int64_t t = 0; t < g->S; t++) cols += w0 + t * g->dw >= -g->pl && w0 + t * g->dw < W + g->pr;
@@ -326,11 +358,16 @@ void ref_backward(const vconv_pool2d_desc *d, const geom *g, const float *x, con
             const int64_t i = pl * H * W + ih * W + iw;
             const double v = xp[ih * W + iw];
             double term = 0;
-            switch (d->kind) {
+            switch (kind) {
               case VCONV_POOL_AVG_INCLUDE_PAD:
               case VCONV_POOL_AVG_EXCLUDE_PAD: term = gv / div; break;
               case VCONV_POOL_WEIGHTED: term = wsum != 0 ? gv * wts[r * g->S + t] / wsum : 0; break;
               case VCONV_POOL_L2: term = y[o] != 0 ? gv * v / (double)y[o] : 0; break;
+              case VCONV_POOL_LP:
+                term = y[o] != 0 && v != 0
+                           ? gv * copysign(pow(fabs(v) / (double)y[o], d->norm_p - 1), v)
+                           : 0;
+                break;
               default: /* stochastic inference */
                 term = !bad && rsum > 0 && v > 0 ? gv * (2 * v - r2sum / rsum) / rsum : 0;
                 break;
@@ -350,6 +387,8 @@ void ref_backward(const vconv_pool2d_desc *d, const geom *g, const float *x, con
    *   L2                        (g / y) x, two:             gamma(K + 1)
    *   weighted                  (g / D') w, D' the float sum of m weights
    *                             (m - 1 roundings) and two more: gamma(K + m)
+   *   LP                        a double term rounded once: gamma(K), plus its
+   *                             evaluation, gamma_d(ceil(p) + 4) relative
    *   stochastic inference      a double term rounded once: gamma(K), plus the
    *                             double evaluation, gamma_d(2m + 4) relative
    * each term's subnormal rounding adds 2^-150 (K + 2 of them), and the
@@ -357,10 +396,13 @@ void ref_backward(const vconv_pool2d_desc *d, const geom *g, const float *x, con
    */
   for (int64_t i = 0; i < n_in; i++) {
     double f;
-    switch (d->kind) {
+    switch (kind) {
       case VCONV_POOL_AVG_INCLUDE_PAD:
       case VCONV_POOL_AVG_EXCLUDE_PAD: f = gam(k[i], U); break;
       case VCONV_POOL_L2: f = gam(k[i] + 1, U); break;
+      /* A double term rounded once; its evaluation: the ratio raised to p - 1,
+       * pow's ulp and the product by the gradient. */
+      case VCONV_POOL_LP: f = gam(k[i], U) + gam((int)ceil(d->norm_p) + 4, UD); break;
       case VCONV_POOL_WEIGHTED: f = gam(k[i] + mmax[i], U); break;
       case VCONV_POOL_STOCHASTIC: f = d->training ? gam(k[i] > 0 ? k[i] - 1 : 0, U) : gam(k[i], U) + gam(2 * mmax[i] + 4, UD); break;
       default: f = gam(k[i] > 0 ? k[i] - 1 : 0, U); break;

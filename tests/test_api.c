@@ -351,7 +351,9 @@ static void bad_pool_descriptors(void) {
   POOL_CASE("SAME", d_.padding_mode = VCONV_PADDING_SAME, VCONV_OK);
   POOL_CASE("SAME_LOWER", d_.padding_mode = VCONV_PADDING_SAME_LOWER, VCONV_OK);
   POOL_CASE("padding mode 5", d_.padding_mode = (vconv_padding_mode)5, VCONV_ERR_INVALID_PADDING_MODE);
-  POOL_CASE("kind 6", d_.kind = (vconv_pool_kind)6, VCONV_ERR_INVALID_POOL_KIND);
+  POOL_CASE("kind 7", d_.kind = (vconv_pool_kind)7, VCONV_ERR_INVALID_POOL_KIND);
+  POOL_CASE("LP, p = 2 by default", d_.kind = VCONV_POOL_LP, VCONV_OK);
+  POOL_CASE("LP, p below 1", (d_.kind = VCONV_POOL_LP, d_.norm_p = 0.5), VCONV_ERR_INVALID_ARGUMENT);
   POOL_CASE("kind -1", d_.kind = (vconv_pool_kind)-1, VCONV_ERR_INVALID_POOL_KIND);
   POOL_CASE("layout 5", d_.layout = (vconv_layout)5, VCONV_ERR_INVALID_LAYOUT);
   POOL_CASE("2^80 elements", d_.batch = d_.channels = d_.in_height = d_.in_width = (int64_t)1 << 20,

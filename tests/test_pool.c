@@ -39,8 +39,8 @@ static uint64_t opt_seed = 0x9001ull;
 static const vconv_parallel two_threads = {two_thread_parallel_for, NULL, 2};
 
 static const char *kind_name(vconv_pool_kind k) {
-  static const char *names[] = {"max", "avg-incl", "avg-excl", "l2", "weighted", "stochastic"};
-  return (unsigned)k < 6 ? names[k] : "?";
+  static const char *names[] = {"max", "avg-incl", "avg-excl", "l2", "weighted", "stochastic", "lp"};
+  return (unsigned)k < 7 ? names[k] : "?";
 }
 
 /* ------------------------------------------------------------------------ */
@@ -256,11 +256,12 @@ static int run_case(const pcase *pc) {
           /* pass 0: the minimum the header asks for (indices where the kind has
            * them); pass 1: everything, indices NULL (recomputed). */
           const int use_idx = pass == 0 && has_indices(d);
-          const float *in_arg = pass == 1 || d->kind == VCONV_POOL_L2 ||
+          const int norm = d->kind == VCONV_POOL_L2 || d->kind == VCONV_POOL_LP;
+          const float *in_arg = pass == 1 || norm ||
                                         (d->kind == VCONV_POOL_STOCHASTIC && !d->training) ||
                                         (!use_idx && (d->kind == VCONV_POOL_MAX || d->kind == VCONV_POOL_STOCHASTIC))
                                     ? xin : NULL;
-          const float *out_arg = pass == 1 || d->kind == VCONV_POOL_L2 ? out : NULL;
+          const float *out_arg = pass == 1 || norm ? out : NULL;
           for (int64_t i = 0; i < n_in; i++) gx[i] = (float)0x1.5p100;
           st = vconv_pool2d_backward(op, in_arg, out_arg, use_idx ? idx : NULL, gyin, gx, ws, wsz, par);
           if (st != VCONV_OK) {
@@ -342,12 +343,15 @@ static float *random_input(int64_t n, uint64_t seed) {
 /* Every kind on one descriptor (weights made for its window). */
 static void all_kinds(const char *name, vconv_pool2d_desc d, int layouts, const float *x, int backward,
                       int quiet) {
-  for (int k = 0; k < 7; k++) {
+  /* k: the six kinds, stochastic training, then LP with p = 1, 3.5 and 2 (L2 by another name). */
+  static const double lp_p[] = {1.0, 3.5, 2.0};
+  for (int k = 0; k < 10; k++) {
     pcase pc;
     memset(&pc, 0, sizeof pc);
     pc.d = d;
-    pc.d.kind = (vconv_pool_kind)(k < 6 ? k : VCONV_POOL_STOCHASTIC);
+    pc.d.kind = (vconv_pool_kind)(k < 6 ? k : k == 6 ? VCONV_POOL_STOCHASTIC : VCONV_POOL_LP);
     pc.d.training = k == 6;
+    if (k >= 7) pc.d.norm_p = lp_p[k - 7];
     pc.d.seed = 0x5eedull + (uint64_t)k;
     if ((pc.d.dilation_h != 1 || pc.d.dilation_w != 1) &&
         (pc.d.kind == VCONV_POOL_WEIGHTED || pc.d.kind == VCONV_POOL_STOCHASTIC))
@@ -356,7 +360,10 @@ static void all_kinds(const char *name, vconv_pool2d_desc d, int layouts, const 
     if (make_geom(&pc.d, &g) != 0) continue;
     float *w = centre_weights(g.R, g.S);
     pc.d.window_weights = w;
-    snprintf(pc.name, sizeof pc.name, "%s%s", name, k == 6 ? " train" : "");
+    if (k >= 7)
+      snprintf(pc.name, sizeof pc.name, "%s p=%g", name, pc.d.norm_p);
+    else
+      snprintf(pc.name, sizeof pc.name, "%s%s", name, k == 6 ? " train" : "");
     pc.layouts = layouts;
     pc.x = x;
     pc.backward = backward;
@@ -403,7 +410,7 @@ static void random_shapes(void) {
   printf("== %d random shapes (seed %#llx)\n", count, (unsigned long long)opt_seed);
   test_rng r;
   rng_seed(&r, opt_seed);
-  int done = 0, per_kind[6] = {0}, dilated = 0, global = 0, ceil_n = 0;
+  int done = 0, per_kind[7] = {0}, dilated = 0, global = 0, ceil_n = 0;
   while (done < count) {
     vconv_pool2d_desc d;
     vconv_pool2d_desc_init(&d);
@@ -412,7 +419,8 @@ static void random_shapes(void) {
     d.channels = rng_range(&r, 1, small ? 19 : 37);
     d.in_height = rng_range(&r, 1, small ? 17 : 41);
     d.in_width = rng_range(&r, 1, small ? 37 : 71);
-    d.kind = (vconv_pool_kind)rng_range(&r, 0, 5);
+    d.kind = (vconv_pool_kind)rng_range(&r, 0, 6);
+    if (d.kind == VCONV_POOL_LP) d.norm_p = 1.0 + (double)rng_range(&r, 0, 12) / 4.0; /* 1 .. 4, 2 included */
     d.training = d.kind == VCONV_POOL_STOCHASTIC && rng_chance(&r, 1, 2);
     d.seed = rng_next(&r);
     d.window_h = rng_range(&r, 1, 5);
@@ -459,11 +467,12 @@ static void random_shapes(void) {
     free(x);
     free(w);
   }
-  printf("  random: %d shapes (max %d, avg-incl %d, avg-excl %d, l2 %d, weighted %d, stochastic %d; "
-         "dilated %d, global %d, ceil %d)\n",
-         done, per_kind[0], per_kind[1], per_kind[2], per_kind[3], per_kind[4], per_kind[5], dilated,
-         global, ceil_n);
-  CHECK(per_kind[0] >= 10 && per_kind[5] >= 10 && dilated >= 3 && global >= 3 && ceil_n >= 10,
+  printf("  random: %d shapes (max %d, avg-incl %d, avg-excl %d, l2 %d, weighted %d, stochastic %d, "
+         "lp %d; dilated %d, global %d, ceil %d)\n",
+         done, per_kind[0], per_kind[1], per_kind[2], per_kind[3], per_kind[4], per_kind[5], per_kind[6],
+         dilated, global, ceil_n);
+  CHECK(per_kind[0] >= 10 && per_kind[5] >= 10 && per_kind[6] >= 10 && dilated >= 3 && global >= 3 &&
+            ceil_n >= 10,
         "random shapes do not cover the options");
 }
 
@@ -704,12 +713,13 @@ static void api(void) {
   memset(&d, 0x5a, sizeof d);
   vconv_pool2d_desc_init(&d);
   CHECK(d.dilation_h == 1 && d.dilation_w == 1 && d.global == 0 && d.window_weights == NULL &&
-            d.training == 0 && d.seed == 0,
+            d.training == 0 && d.seed == 0 && d.norm_p == 2.0,
         "pool desc defaults of the appended fields");
   vconv_pool1d_desc d1;
   memset(&d1, 0x5a, sizeof d1);
   vconv_pool1d_desc_init(&d1);
-  CHECK(d1.dilation == 1 && d1.global == 0 && d1.window_weights == NULL && d1.training == 0 && d1.seed == 0,
+  CHECK(d1.dilation == 1 && d1.global == 0 && d1.window_weights == NULL && d1.training == 0 && d1.seed == 0 &&
+            d1.norm_p == 2.0,
         "pool1d desc defaults of the appended fields");
   CHECK(strcmp(vconv_status_string(VCONV_ERR_UNSUPPORTED_OPTION), "unknown vconv status") != 0,
         "status 23 has no text");
@@ -742,8 +752,19 @@ static void api(void) {
   d.pad_top = 5;
   CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_ERR_INVALID_PADDING);
   d = desc(1, 2, 9, 9, 3, 2);
-  d.kind = (vconv_pool_kind)6;
+  d.kind = (vconv_pool_kind)7;
   CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_ERR_INVALID_POOL_KIND);
+  /* LP's p: finite and >= 1. */
+  d.kind = VCONV_POOL_LP;
+  const double bad_p[] = {0.999, 0.0, -1.0, INFINITY, NAN};
+  for (int i = 0; i < 5; i++) {
+    d.norm_p = bad_p[i];
+    CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_ERR_INVALID_ARGUMENT);
+  }
+  d.norm_p = 1.0;
+  CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_OK);
+  CHECK_STATUS(vconv_pool2d_run_with_indices(op, NULL, NULL, NULL, NULL, 0, NULL), VCONV_ERR_NULL_POINTER);
+  vconv_pool2d_destroy(op);
   d.kind = VCONV_POOL_WEIGHTED;
   CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_ERR_NULL_POINTER);
   float wts[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};

@@ -182,7 +182,7 @@ vconv_status vconv_i_pool_resolve(const vconv_pool2d_desc *d, vconv_pool_shape *
   if (!d || !s) return VCONV_ERR_NULL_POINTER;
   if (d->layout != VCONV_LAYOUT_NCHW && d->layout != VCONV_LAYOUT_NHWC)
     return VCONV_ERR_INVALID_LAYOUT;
-  if ((unsigned)d->kind > VCONV_POOL_STOCHASTIC) return VCONV_ERR_INVALID_POOL_KIND;
+  if ((unsigned)d->kind > VCONV_POOL_LP) return VCONV_ERR_INVALID_POOL_KIND;
   const int global = d->global != 0;
   if (!global && ((unsigned)d->padding_mode > VCONV_PADDING_SAME_LOWER ||
                   d->padding_mode == VCONV_PADDING_FULL))
@@ -253,6 +253,12 @@ vconv_status vconv_i_pool_resolve(const vconv_pool2d_desc *d, vconv_pool_shape *
   s->layout = d->layout;
   s->training = d->training != 0;
   s->seed = d->seed;
+  if (d->kind == VCONV_POOL_LP) {
+    if (!(d->norm_p >= 1.0) || isinf(d->norm_p)) return VCONV_ERR_INVALID_ARGUMENT;
+    /* One kernel and one set of bits for the L2 norm, however it is asked for. */
+    if (d->norm_p == 2.0) s->kind = VCONV_POOL_L2;
+    s->p = d->norm_p;
+  }
   if (d->kind == VCONV_POOL_WEIGHTED) {
     /* The weights' float sum in scan order: the kernels' divisor for whole windows. */
     if (!d->window_weights) return VCONV_ERR_NULL_POINTER;
@@ -313,6 +319,7 @@ void vconv_pool2d_desc_init(vconv_pool2d_desc *d) {
   d->dilation_h = d->dilation_w = 1;
   d->padding_mode = VCONV_PADDING_EXPLICIT;
   d->layout = VCONV_LAYOUT_NCHW;
+  d->norm_p = 2.0;
 }
 
 vconv_status vconv_pool2d_output_size(const vconv_pool2d_desc *d, int64_t *out_h, int64_t *out_w) {
@@ -375,6 +382,7 @@ void vconv_pool1d_desc_init(vconv_pool1d_desc *d) {
   d->stride = d->dilation = 1;
   d->padding_mode = VCONV_PADDING_EXPLICIT;
   d->layout = VCONV_LAYOUT_NCHW;
+  d->norm_p = 2.0;
 }
 
 vconv_status vconv_pool1d_to_2d(const vconv_pool1d_desc *a, vconv_pool2d_desc *d) {
@@ -398,6 +406,7 @@ vconv_status vconv_pool1d_to_2d(const vconv_pool1d_desc *a, vconv_pool2d_desc *d
   d->window_weights = a->window_weights;
   d->training = a->training;
   d->seed = a->seed;
+  d->norm_p = a->norm_p;
   return VCONV_OK;
 }
 

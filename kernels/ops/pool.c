@@ -188,6 +188,7 @@ vconv_status vconv_pool2d_backward(const vconv_pool2d_op *op, const float *input
       if (!indices && !input) return VCONV_ERR_NULL_POINTER;
       break;
     case VCONV_POOL_L2:
+    case VCONV_POOL_LP:
       if (!input || !output) return VCONV_ERR_NULL_POINTER;
       break;
     case VCONV_POOL_STOCHASTIC:
@@ -205,7 +206,7 @@ vconv_status vconv_pool2d_backward(const vconv_pool2d_op *op, const float *input
   if (st != VCONV_OK) return st;
   pool_call call = {op, NULL, NULL, NULL, {input, output, indices, grad_output, grad_input}};
   /* What the kind does not use stays NULL, so a kernel cannot read it by mistake. */
-  if (s->kind != VCONV_POOL_L2) call.grads.output = NULL;
+  if (s->kind != VCONV_POOL_L2 && s->kind != VCONV_POOL_LP) call.grads.output = NULL;
   if (!has_indices(s)) call.grads.indices = NULL;
   vconv_i_run_split(parallel, op->bwd_task_count, op->bwd_grain, op->bwd_chunk, ws,
                     slice(op->bwd_task_workspace), bwd_piece, &call);

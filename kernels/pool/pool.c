@@ -585,7 +585,8 @@ static void run_nchw(const vconv_pool_shape *s, const float *in, float *out, int
   const int64_t k = planes_per_task(s), first = (int64_t)task * k;
   const int64_t last_plane = first + k < s->N * s->C ? first + k : s->N * s->C;
   const int64_t HW = s->H * s->W, PQ = s->P * s->Q;
-  if (idx || s->kind == VCONV_POOL_STOCHASTIC) {
+  /* Indices, and the kinds computed in double, one window at a time. */
+  if (idx || s->kind == VCONV_POOL_STOCHASTIC || s->kind == VCONV_POOL_LP) {
     for (int64_t pl = first; pl < last_plane; pl++)
       nchw_scalar_plane(s, in + pl * HW, out + pl * PQ, idx ? idx + pl * PQ : NULL, pl);
     return;
@@ -696,7 +697,7 @@ static void run_nhwc(const vconv_pool_shape *s, const float *in, float *out, int
   const float *end = in + s->N * s->H * s->W * s->C;
   for (int64_t q = 0; q < s->Q; q++) {
     const int64_t o = ((n * s->P + p) * s->Q + q) * s->C;
-    if (idx || s->kind == VCONV_POOL_STOCHASTIC) {
+    if (idx || s->kind == VCONV_POOL_STOCHASTIC || s->kind == VCONV_POOL_LP) {
       for (int64_t c = 0; c < s->C; c++) {
         const pool_plane v = {in_n + c, s->W * s->C, s->C};
         int32_t *k = idx ? idx + o + c : NULL;

@@ -233,6 +233,10 @@ void VCONV_TIERED(vconv_pool_backward)(const vconv_pool_shape *s, const vconv_po
     } else if (s->kind == VCONV_POOL_STOCHASTIC && !s->training) {
       for (int64_t p = 0; p < s->P; p++)
         for (int64_t q = 0; q < s->Q; q++) pool_stochastic_grad(s, v, gx, p, q, gy[p * s->Q + q]);
+    } else if (s->kind == VCONV_POOL_LP) {
+      for (int64_t p = 0; p < s->P; p++)
+        for (int64_t q = 0; q < s->Q; q++)
+          pool_lp_grad(s, v, gx, p, q, gy[p * s->Q + q], y[p * s->Q + q]);
     } else {
       route(s, v, g->indices ? g->indices + plane * PQ : NULL, 1, gy, 1, gx, 1, plane * PQ);
     }
@@ -257,6 +261,10 @@ void VCONV_TIERED(vconv_pool_backward)(const vconv_pool_shape *s, const vconv_po
       for (int64_t p = 0; p < s->P; p++)
         for (int64_t q = 0; q < s->Q; q++)
           pool_stochastic_grad(s, v, gx + c, p, q, gy[(p * s->Q + q) * C + c]);
+    } else if (s->kind == VCONV_POOL_LP) {
+      for (int64_t p = 0; p < s->P; p++)
+        for (int64_t q = 0; q < s->Q; q++)
+          pool_lp_grad(s, v, gx + c, p, q, gy[(p * s->Q + q) * C + c], y[(p * s->Q + q) * C + c]);
     } else {
       /* flat0 + o must be the NCHW output index ((n C + c) P + p) Q + q. */
       route(s, v, g->indices ? g->indices + n * PQ * C + c : NULL, C, gy + c, C, gx + c, C,

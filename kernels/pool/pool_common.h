@@ -94,6 +94,45 @@ static inline float pool_wsum(const vconv_pool_shape *s, const pool_win *w) {
 }
 
 /*
+ * LP (p != 2) over one window, in double: M = the largest |x|, then
+ * M (sum (|x| / M)^p)^(1/p), every ratio at most 1, so no power overflows and
+ * those that underflow are below the sum's last bit; rounded once.
+ */
+static inline float pool_lp(const vconv_pool_shape *s, pool_plane v, const pool_win *w) {
+  double m = 0.0;
+  for (int64_t r = w->r0; r < w->r1; r++)
+    for (int64_t t = w->t0; t < w->t1; t++) {
+      const float x = v.base[(w->h0 + r * s->dh) * v.rs + (w->w0 + t * s->dw) * v.cs];
+      if (x != x) return NAN;
+      const double a = fabs((double)x);
+      if (a > m) m = a;
+    }
+  if (m == 0.0 || isinf(m)) return (float)m;
+  double sum = 0.0;
+  for (int64_t r = w->r0; r < w->r1; r++)
+    for (int64_t t = w->t0; t < w->t1; t++) {
+      const float x = v.base[(w->h0 + r * s->dh) * v.rs + (w->w0 + t * s->dw) * v.cs];
+      sum += pow(fabs((double)x) / m, s->p);
+    }
+  return (float)(m * pow(sum, 1.0 / s->p));
+}
+
+/* Gradient of LP for one window into g (grad_input with the input's strides):
+ * gy sign(x) (|x| / y)^(p - 1), y the forward result, in double. */
+static inline void pool_lp_grad(const vconv_pool_shape *s, pool_plane v, float *g, int64_t p,
+                                int64_t q, float gy, float y) {
+  if (y == 0.0f) return;
+  const pool_win w = pool_window_at(s, p, q);
+  for (int64_t r = w.r0; r < w.r1; r++)
+    for (int64_t t = w.t0; t < w.t1; t++) {
+      const int64_t o = (w.h0 + r * s->dh) * v.rs + (w.w0 + t * s->dw) * v.cs;
+      const float x = v.base[o];
+      if (x == 0.0f) continue;
+      g[o] += (float)((double)gy * copysign(pow(fabs((double)x) / (double)y, s->p - 1.0), (double)x));
+    }
+}
+
+/*
  * Output of one window, every kind but STOCHASTIC, scanning the taps in order
  * (rows, then columns).  idx (MAX only, may be NULL) receives the flat index
  * ih * W + iw of the first tap equal to the result, or of the first NaN; -1
@@ -102,6 +141,10 @@ static inline float pool_wsum(const vconv_pool_shape *s, const pool_win *w) {
 static inline float pool_window(const vconv_pool_shape *s, pool_plane v, int64_t p, int64_t q,
                                 int32_t *idx) {
   const pool_win w = pool_window_at(s, p, q);
+  if (s->kind == VCONV_POOL_LP) {
+    if (idx) *idx = -1;
+    return pool_lp(s, v, &w);
+  }
   if (s->kind == VCONV_POOL_MAX) {
     float m = -INFINITY;
     int64_t k = -1;

@@ -36,8 +36,27 @@ static void add(const bench_layer *l, int64_t batch, int threads, bench_impl imp
   bm_unit(bm_register(name, fn, c), BM_US);
 }
 
+/*
+ * VCONV_BENCH_PEER_CAP=<tier>: a pass of peer rows only, named <impl>/peer_<tier>,
+ * for the per-tier plot.  The caller caps the peers themselves (scripts/bench:
+ * ONEDNN_MAX_CPU_ISA, OPENBLAS_CORETYPE), since each reads its cap once per process;
+ * XNNPACK has no such switch and is left out.  The labels show what each really ran.
+ */
+static const char *peer_cap;
+
 static void register_layer(const bench_layer *l, int64_t batch, int threads) {
   const vconv_isa eff = vconv_isa_effective();
+  if (peer_cap) {
+    static char tier[32];
+    snprintf(tier, sizeof tier, "peer_%s", peer_cap);
+    const bench_impl capped[] = {IMPL_ONEDNN, IMPL_ONEDNN_NCHW, IMPL_ONEDNN_WINO};
+    for (size_t i = 0; i < 3; i++)
+      if (bench_onednn_applicable(l, batch, capped[i]))
+        add(l, batch, threads, capped[i], VCONV_ALGO_AUTO, VCONV_ISA_AUTO, impl_name(capped[i]), tier);
+    if (!l->is_pool && bench_have_openblas())
+      add(l, batch, threads, IMPL_OPENBLAS, VCONV_ALGO_AUTO, VCONV_ISA_AUTO, "openblas_im2col", tier);
+    return;
+  }
   char seen[64][48];
   size_t nseen = 0;
   if (l->is_pool) {
@@ -174,6 +193,12 @@ static void add_context(int all_threads, int argc, char **argv) {
   for (int i = 0; i < argc; i++)
     snprintf(s + strlen(s), sizeof s - strlen(s), "%s'%s'", i ? " " : "", argv[i]);
   bm_add_context("command", s);
+  if (peer_cap) {
+    const char *d = getenv("ONEDNN_MAX_CPU_ISA"), *o = getenv("OPENBLAS_CORETYPE");
+    snprintf(s, sizeof s, "peer rows only, tier peer_%s; ONEDNN_MAX_CPU_ISA=%s OPENBLAS_CORETYPE=%s",
+             peer_cap, d ? d : "(unset)", o ? o : "(unset)");
+    bm_add_context("peer_cap", s);
+  }
   {
     /* scripts/bench names itself, its arguments and the tuning step here. */
     const char *by = getenv("VCONV_BENCH_INVOKED_AS"), *tune = getenv("VCONV_BENCH_TUNE_COMMAND");
@@ -194,15 +219,19 @@ int main(int argc, char **argv) {
   int listing = 0;
   for (int i = 1; i < argc; i++) listing |= !strncmp(argv[i], "--benchmark_list_tests", 22);
 
-  bench_register_peaks();
-  bench_register_gemm();
-  if (bench_have_openblas())
-    bm_unit(bm_register("gemm.sq1024/openblas/peer/n:1/t:1", bench_openblas_gemm, (void *)(size_t)1024), BM_MS);
+  peer_cap = getenv("VCONV_BENCH_PEER_CAP");
+  if (peer_cap && !*peer_cap) peer_cap = NULL;
+  if (!peer_cap) {
+    bench_register_peaks();
+    bench_register_gemm();
+    if (bench_have_openblas())
+      bm_unit(bm_register("gemm.sq1024/openblas/peer/n:1/t:1", bench_openblas_gemm, (void *)(size_t)1024), BM_MS);
+  }
   const int64_t batches[] = {1, 16};
   const int threads[] = {1, all};
   for (size_t li = 0; li < bench_layer_count; li++)
     for (int b = 0; b < 2; b++)
-      for (int t = 0; t < (all > 1 ? 2 : 1); t++)
+      for (int t = 0; t < (all > 1 && !peer_cap ? 2 : 1); t++) /* capped: one thread only */
         register_layer(&bench_layers[li], batches[b], threads[t]);
   if (!listing) add_context(all, argc, argv);
   int rc = bm_main(argc, argv);

@@ -190,8 +190,19 @@ static void add_context(int all_threads, int argc, char **argv) {
                  "NDEBUG: only its own bookkeeping is affected; vconv and the peers are release "
                  "builds (compiler_flags)");
   s[0] = 0;
-  for (int i = 0; i < argc; i++)
-    snprintf(s + strlen(s), sizeof s - strlen(s), "%s'%s'", i ? " " : "", argv[i]);
+  for (int i = 0; i < argc; i++) { /* shell-quoted where needed, so it can be pasted back */
+    const int plain = *argv[i] && strspn(argv[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                  "0123456789_./=:,+-") == strlen(argv[i]);
+    snprintf(s + strlen(s), sizeof s - strlen(s), i ? " " : "");
+    if (plain) {
+      snprintf(s + strlen(s), sizeof s - strlen(s), "%s", argv[i]);
+      continue;
+    }
+    snprintf(s + strlen(s), sizeof s - strlen(s), "'");
+    for (const char *c = argv[i]; *c; c++)
+      snprintf(s + strlen(s), sizeof s - strlen(s), *c == '\'' ? "'\\''" : "%c", *c);
+    snprintf(s + strlen(s), sizeof s - strlen(s), "'");
+  }
   bm_add_context("command", s);
   if (peer_cap) {
     const char *d = getenv("ONEDNN_MAX_CPU_ISA"), *o = getenv("OPENBLAS_CORETYPE");

@@ -33,13 +33,13 @@
 #endif
 #define X10(s) s s s s s s s s s s
 
-static volatile uint64_t chain_operand = 0x9E3779B97F4A7C15ull;
-
 /* One round of 10 x n ops of `insn` on x; a macro so each chain is a plain loop. */
 #define CHAIN_ROUND(insn, x, m, n) \
   for (int64_t i_ = 0; i_ < (n); i_++) __asm__ volatile(X10(insn) : "+r"(x) : "r"(m))
 
 #ifdef ADD1
+static volatile uint64_t chain_operand = 0x9E3779B97F4A7C15ull;
+
 static double chain_ghz(int use_mul, int latency) {
   double best = 0.0;
   const uint64_t m = chain_operand | 1u; /* odd: the imul chain never collapses to 0 */

@@ -106,6 +106,24 @@ void bench_register_peaks(void);
 /* Buffer sizes of peak/read/<level>, from vconv_get_cpu_info. */
 int64_t bench_read_bytes(int level);
 
+/* One core's FMA peak at `isa` in FLOP/s from a short run (about 20 ms, best
+ * window): the context's clock check when the peak rows are not in the run. */
+double bench_fma_peak_quick(vconv_isa isa);
+
+/* ---- the machine (machine.c) ---- */
+typedef struct bench_clock {
+  double ghz;          /* the clock: imul chain on x86-64, add chain on AArch64; 0 unmeasured */
+  double ghz_add;      /* add chain (x86-64: the cross-check) */
+  const char *method;
+} bench_clock;
+void bench_measure_clock(bench_clock *c);
+/* Full-width FMA operations per cycle at `isa` (0: the tier's peak is not FMA);
+ * *why: where the number comes from. */
+int bench_fma_units(vconv_isa isa, const vconv_cpu_info *ci, const char **why);
+int bench_isa_lanes(vconv_isa isa);
+void bench_hypervisor(char *s, size_t size);
+void bench_governor(char *s, size_t size);
+
 /* gemm.sq1024 rows of our own SGEMM (gemm.c; nothing when the library has none). */
 void bench_register_gemm(void);
 void bench_gemm_fill(float *a, float *b, size_t mm);

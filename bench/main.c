@@ -36,8 +36,27 @@ static void add(const bench_layer *l, int64_t batch, int threads, bench_impl imp
   bm_unit(bm_register(name, fn, c), BM_US);
 }
 
+/*
+ * VCONV_BENCH_PEER_CAP=<tier>: a pass of peer rows only, named <impl>/peer_<tier>,
+ * for the per-tier plot.  The caller caps the peers themselves (scripts/bench:
+ * ONEDNN_MAX_CPU_ISA, OPENBLAS_CORETYPE), since each reads its cap once per process;
+ * XNNPACK has no such switch and is left out.  The labels show what each really ran.
+ */
+static const char *peer_cap;
+
 static void register_layer(const bench_layer *l, int64_t batch, int threads) {
   const vconv_isa eff = vconv_isa_effective();
+  if (peer_cap) {
+    static char tier[32];
+    snprintf(tier, sizeof tier, "peer_%s", peer_cap);
+    const bench_impl capped[] = {IMPL_ONEDNN, IMPL_ONEDNN_NCHW, IMPL_ONEDNN_WINO};
+    for (size_t i = 0; i < 3; i++)
+      if (bench_onednn_applicable(l, batch, capped[i]))
+        add(l, batch, threads, capped[i], VCONV_ALGO_AUTO, VCONV_ISA_AUTO, impl_name(capped[i]), tier);
+    if (!l->is_pool && bench_have_openblas())
+      add(l, batch, threads, IMPL_OPENBLAS, VCONV_ALGO_AUTO, VCONV_ISA_AUTO, "openblas_im2col", tier);
+    return;
+  }
   char seen[64][48];
   size_t nseen = 0;
   if (l->is_pool) {
@@ -72,48 +91,54 @@ static void register_layer(const bench_layer *l, int64_t batch, int threads) {
     add(l, batch, threads, IMPL_OPENBLAS, VCONV_ALGO_AUTO, VCONV_ISA_AUTO, "openblas_im2col", "peer");
 }
 
-/* A dependent chain of integer adds, 1 cycle each: the clock the core really runs at. */
-static double measure_ghz(void) {
-#if defined(__x86_64__) || defined(__aarch64__)
-#  if defined(__x86_64__)
-#    define ADD1 "add $1, %0\n\t"
-#  else
-#    define ADD1 "add %0, %0, #1\n\t"
-#  endif
-#  define ADD10 ADD1 ADD1 ADD1 ADD1 ADD1 ADD1 ADD1 ADD1 ADD1 ADD1
-  double best = 0.0;
-  for (int rep = 0; rep < 60; rep++) { /* short rounds, the best one: robust to preemption */
-    const int64_t n = 200000;
-    uint64_t x = 0;
-    double t0 = bench_now();
-    for (int64_t i = 0; i < n; i++) __asm__ volatile(ADD10 : "+r"(x));
-    double ghz = 10.0 * (double)n / (bench_now() - t0) / 1e9;
-    if (ghz > best) best = ghz;
+/* The clock, checked against what the FMA peak implies at the best FMA tier:
+ * peak = units x lanes x 2 flop x clock.  The report repeats this with the
+ * longer peak/fma rows; this one stands when a filter leaves them out. */
+static void add_clock_context(const vconv_cpu_info *ci) {
+  bench_clock clk;
+  char s[512], units[512] = "";
+  bench_measure_clock(&clk);
+  snprintf(s, sizeof s, "%.3f", clk.ghz);
+  bm_add_context("clock_ghz_measured", s);
+  snprintf(s, sizeof s, "%.3f", clk.ghz_add);
+  bm_add_context("clock_ghz_add_chain", s);
+  bm_add_context("clock_method", clk.method);
+  vconv_isa best = VCONV_ISA_COUNT;
+  for (int i = 0; i < VCONV_ISA_COUNT; i++) {
+    const char *why;
+    const int u = ci ? bench_fma_units((vconv_isa)i, ci, &why) : 0;
+    if (!u || !vconv_isa_available((vconv_isa)i)) continue;
+    snprintf(units + strlen(units), sizeof units - strlen(units), "%s%s %d (%s)", *units ? "; " : "",
+             vconv_isa_name((vconv_isa)i), u, why);
+    best = (vconv_isa)i; /* tiers are ordered by width within an architecture */
   }
-  return best;
-#else
-  return 0.0;
-#endif
+  bm_add_context("fma_units", *units ? units : "none (no FMA tier)");
+  if (best == VCONV_ISA_COUNT || clk.ghz <= 0.0) {
+    bm_add_context("clock_check", "not made: no FMA tier or no clock measurement here");
+    return;
+  }
+  const char *why;
+  const int u = bench_fma_units(best, ci, &why), lanes = bench_isa_lanes(best);
+  const double peak = bench_fma_peak_quick(best);
+  const double implied = peak / (2.0 * lanes * u) / 1e9, dev = implied / clk.ghz - 1.0;
+  const char *verdict = dev > -0.1 && dev < 0.1 ? "agree within 10%"
+                        : implied / clk.ghz > 0.4 && implied / clk.ghz < 0.6
+                            ? "DISAGREE: the peak is half of what the assumed units give; "
+                              "the tier likely has one full-width FMA unit (see fma_units)"
+                            : "DISAGREE: see the report (other load, a preempted vCPU, a "
+                              "lower wide-vector clock, or a wrong unit count)";
+  snprintf(s, sizeof s,
+           "%s: %.1f GFLOP/s (20 ms quick run) / (%d units x %d lanes x 2 flop) = %.3f GHz "
+           "vs %.3f GHz measured: %+.1f%%, %s",
+           vconv_isa_name(best), peak / 1e9, u, lanes, implied, clk.ghz, 100.0 * dev, verdict);
+  bm_add_context("clock_check", s);
 }
 
-static int hypervisor(void) {
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  char line[4096];
-  int found = -1;
-  if (!f) return -1;
-  while (fgets(line, sizeof line, f))
-    if (!strncmp(line, "flags", 5)) {
-      found = strstr(line, " hypervisor") != NULL;
-      break;
-    }
-  fclose(f);
-  return found;
-}
-
-static void add_context(int all_threads) {
+static void add_context(int all_threads, int argc, char **argv) {
   vconv_cpu_info ci;
-  char s[512];
-  if (vconv_get_cpu_info(&ci) == VCONV_OK) {
+  char s[1024];
+  const int have_ci = vconv_get_cpu_info(&ci) == VCONV_OK;
+  if (have_ci) {
     bm_add_context("cpu_vendor", ci.vendor);
     bm_add_context("cpu_brand", ci.brand);
     snprintf(s, sizeof s, "family %d model %d stepping %d", ci.family, ci.model, ci.stepping);
@@ -129,10 +154,11 @@ static void add_context(int all_threads) {
     bm_add_context("cpu_cache_bytes", s); /* l1d l2 l3, for scripts */
     bm_add_context("cpu_info_source", ci.source);
   }
-  int hv = hypervisor();
-  bm_add_context("cpu_hypervisor", hv < 0 ? "unknown" : hv ? "yes" : "no");
-  snprintf(s, sizeof s, "%.3f", measure_ghz());
-  bm_add_context("clock_ghz_measured", s);
+  bench_hypervisor(s, sizeof s);
+  bm_add_context("cpu_hypervisor", s);
+  bench_governor(s, sizeof s);
+  bm_add_context("cpu_governor", s);
+  add_clock_context(have_ci ? &ci : NULL);
   s[0] = 0;
   char built[128] = "";
   for (int i = 0; i < VCONV_ISA_COUNT; i++) {
@@ -156,6 +182,40 @@ static void add_context(int all_threads) {
   bm_add_context("vconv_version", vconv_version());
   bm_add_context("git_revision", BENCH_GIT_REV);
   bm_add_context("timing", "wall clock (FLOPS, bytes_per_second = work per second of real time)");
+  /* The console prints "***WARNING*** Library was built as DEBUG" right after
+   * these lines; it is about Debian's libbenchmark, and a reader should know. */
+  bm_add_context("library_build_type_note",
+                 "'debug' and the console's '***WARNING*** Library was built as DEBUG' refer to "
+                 "Debian's build of Google Benchmark (" BENCH_GBENCH_PACKAGE "), compiled without "
+                 "NDEBUG: only its own bookkeeping is affected; vconv and the peers are release "
+                 "builds (compiler_flags)");
+  s[0] = 0;
+  for (int i = 0; i < argc; i++) { /* shell-quoted where needed, so it can be pasted back */
+    const int plain = *argv[i] && strspn(argv[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                  "0123456789_./=:,+-") == strlen(argv[i]);
+    snprintf(s + strlen(s), sizeof s - strlen(s), i ? " " : "");
+    if (plain) {
+      snprintf(s + strlen(s), sizeof s - strlen(s), "%s", argv[i]);
+      continue;
+    }
+    snprintf(s + strlen(s), sizeof s - strlen(s), "'");
+    for (const char *c = argv[i]; *c; c++)
+      snprintf(s + strlen(s), sizeof s - strlen(s), *c == '\'' ? "'\\''" : "%c", *c);
+    snprintf(s + strlen(s), sizeof s - strlen(s), "'");
+  }
+  bm_add_context("command", s);
+  if (peer_cap) {
+    const char *d = getenv("ONEDNN_MAX_CPU_ISA"), *o = getenv("OPENBLAS_CORETYPE");
+    snprintf(s, sizeof s, "peer rows only, tier peer_%s; ONEDNN_MAX_CPU_ISA=%s OPENBLAS_CORETYPE=%s",
+             peer_cap, d ? d : "(unset)", o ? o : "(unset)");
+    bm_add_context("peer_cap", s);
+  }
+  {
+    /* scripts/bench names itself, its arguments and the tuning step here. */
+    const char *by = getenv("VCONV_BENCH_INVOKED_AS"), *tune = getenv("VCONV_BENCH_TUNE_COMMAND");
+    if (by && *by) bm_add_context("invoked_as", by);
+    if (tune && *tune) bm_add_context("tune_command", tune);
+  }
   bench_onednn_context();
   bench_xnnpack_context();
   bench_openblas_context();
@@ -170,17 +230,21 @@ int main(int argc, char **argv) {
   int listing = 0;
   for (int i = 1; i < argc; i++) listing |= !strncmp(argv[i], "--benchmark_list_tests", 22);
 
-  bench_register_peaks();
-  bench_register_gemm();
-  if (bench_have_openblas())
-    bm_unit(bm_register("gemm.sq1024/openblas/peer/n:1/t:1", bench_openblas_gemm, (void *)(size_t)1024), BM_MS);
+  peer_cap = getenv("VCONV_BENCH_PEER_CAP");
+  if (peer_cap && !*peer_cap) peer_cap = NULL;
+  if (!peer_cap) {
+    bench_register_peaks();
+    bench_register_gemm();
+    if (bench_have_openblas())
+      bm_unit(bm_register("gemm.sq1024/openblas/peer/n:1/t:1", bench_openblas_gemm, (void *)(size_t)1024), BM_MS);
+  }
   const int64_t batches[] = {1, 16};
   const int threads[] = {1, all};
   for (size_t li = 0; li < bench_layer_count; li++)
     for (int b = 0; b < 2; b++)
-      for (int t = 0; t < (all > 1 ? 2 : 1); t++)
+      for (int t = 0; t < (all > 1 && !peer_cap ? 2 : 1); t++) /* capped: one thread only */
         register_layer(&bench_layers[li], batches[b], threads[t]);
-  if (!listing) add_context(all);
+  if (!listing) add_context(all, argc, argv);
   int rc = bm_main(argc, argv);
   bench_parallel_shutdown();
   return rc;

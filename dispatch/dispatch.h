@@ -26,6 +26,13 @@ vconv_status vconv_i_select_conv(vconv_algorithm algo, vconv_isa isa, const vcon
 const vconv_conv_kernel *vconv_i_winograd_tile(vconv_isa isa, const vconv_conv_shape *s,
                                                double *cost);
 const vconv_conv_kernel *vconv_i_winograd_auto(vconv_isa isa, const vconv_conv_shape *s);
+/* Whether algo is one Winograd tile; a tile's worst-case error bound on the
+ * shape over direct's (1 for any other algorithm); whether it is within the
+ * rule that both of the above and the planner follow (winograd_auto.c,
+ * ACCURACY_M). */
+int vconv_i_is_winograd_tile(vconv_algorithm algo);
+double vconv_i_winograd_bound_ratio(vconv_algorithm algo, const vconv_conv_shape *s);
+int vconv_i_winograd_accurate(vconv_algorithm algo, const vconv_conv_shape *s);
 vconv_status vconv_i_select_pool(vconv_isa isa, const vconv_pool_kernel **kernel);
 vconv_status vconv_i_select_gemm(vconv_isa isa, const vconv_gemm_kernel **kernel);
 

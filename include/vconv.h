@@ -72,7 +72,7 @@ typedef enum vconv_status {
   VCONV_ERR_INVALID_PADDING = 7,      /* negative padding, or pool padding >= window */
   VCONV_ERR_INVALID_PADDING_MODE = 8, /* unknown vconv_padding_mode */
   VCONV_ERR_INVALID_GROUPS = 9,       /* groups <= 0 or not dividing both channel counts */
-  VCONV_ERR_SIZE_OVERFLOW = 10,       /* a tensor size or index does not fit */
+  VCONV_ERR_SIZE_OVERFLOW = 10,       /* a field or derived size beyond the limits (VCONV_MAX_*) */
   VCONV_ERR_INVALID_LAYOUT = 11,      /* unknown vconv_layout */
   VCONV_ERR_INVALID_ACTIVATION = 12,  /* unknown activation, or clamp min > max / NaN */
   VCONV_ERR_INVALID_POOL_KIND = 13,   /* unknown vconv_pool_kind */
@@ -85,8 +85,8 @@ typedef enum vconv_status {
   VCONV_ERR_WORKSPACE_TOO_SMALL = 20, /* workspace given but smaller than *_workspace_size() */
   VCONV_ERR_INVALID_CONNECTION_TABLE = 21, /* an output channel connected to no input channel */
   VCONV_ERR_INVALID_ARGUMENT = 22,    /* any other out-of-range argument (e.g. a variant index) */
-  /* a valid option the operator's kind does not have: pooling dilation other
-   * than max, indices of a pooling kind without a single source tap */
+  /* a valid option the operator's kind does not have: pooling dilation with
+   * weighted or stochastic pooling, indices of a kind without a single source tap */
   VCONV_ERR_UNSUPPORTED_OPTION = 23,
   VCONV_ERR_IO = 24,                  /* a wisdom file cannot be opened, read or written */
   /* a wisdom file from another library version, kernel registry or CPU: nothing imported */
@@ -97,6 +97,42 @@ typedef enum vconv_status {
 
 /* Static English text for a status; never NULL (unknown codes get a generic text). */
 VCONV_API const char *vconv_status_string(vconv_status status);
+
+/* ------------------------------------------------------------------------ */
+/* Limits                                                                     */
+
+/*
+ * Every descriptor is held to these limits at create (and by the *_output_size
+ * queries), in one place; beyond them the answer is VCONV_ERR_SIZE_OVERFLOW,
+ * whatever the field.  No real network comes near them, and within them all
+ * index and pointer arithmetic inside the kernels is in range.
+ *
+ * VCONV_MAX_EXTENT (2^31 - 1) bounds, for convolution and pooling:
+ *   every field that is a size or a count: batch, channels, in_height,
+ *     in_width, out_channels, kernel_h/w and window_h/w, stride_h/w,
+ *     dilation_h/w, groups, and the explicit pad_* fields;
+ *   and per axis, whatever the padding mode: the dilated kernel
+ *     k_eff = (k - 1) * dilation + 1, the resolved padding and the padded
+ *     extent in + pad_begin + pad_end (so also the output extent).
+ * VCONV_MAX_PLANE (2^31 - 1) bounds the padded input plane
+ *   (in_height + pads) * (in_width + pads), and so the output plane, the
+ *   window's taps and every pooling index (which therefore fits int32).
+ * VCONV_MAX_ELEMENTS (2^40; on 32-bit targets PTRDIFF_MAX / 4 where smaller)
+ *   bounds the element count of the padded input (batch * channels * padded
+ *   plane), of the output and of the weights.
+ * VCONV_MAX_THREADS (2^18): a vconv_parallel's `threads` above it is taken as
+ *   VCONV_MAX_THREADS (the library's own pool refuses more).
+ * Workspace sizes are computed with overflow checks; a size that does not fit
+ * size_t is reported as SIZE_MAX (allocation then fails with
+ * VCONV_ERR_OUT_OF_MEMORY), and no scratch grows with a quantity the output
+ * does not need: a stride beyond the padded extent is taken as that extent,
+ * and the dilation of an axis with one tap as 1 (neither changes an output).
+ * vconv_sgemm: each matrix spans at most PTRDIFF_MAX bytes (see there).
+ */
+#define VCONV_MAX_EXTENT ((int64_t)2147483647)
+#define VCONV_MAX_PLANE ((int64_t)2147483647)
+#define VCONV_MAX_ELEMENTS ((int64_t)1 << 40)
+#define VCONV_MAX_THREADS ((size_t)1 << 18)
 
 /* ------------------------------------------------------------------------ */
 /* Instruction-set tiers and the dispatcher                                   */
@@ -169,10 +205,13 @@ typedef enum vconv_padding_mode {
   /* No padding: out = floor((in - k_eff) / stride) + 1. */
   VCONV_PADDING_VALID = 1,
   /* out = ceil(in / stride); total padding max((out-1)*stride + k_eff - in, 0),
-   * the smaller half on top/left (TensorFlow's rule).  At stride 1 out = in. */
+   * the smaller half on top/left (TensorFlow's rule, ONNX's SAME_UPPER).  At
+   * stride 1 out = in. */
   VCONV_PADDING_SAME = 2,
   /* k_eff - 1 on every side: every input pixel meets every kernel tap, out = in + k_eff - 1 at stride 1. */
-  VCONV_PADDING_FULL = 3
+  VCONV_PADDING_FULL = 3,
+  /* SAME with the larger half on top/left (ONNX's SAME_LOWER). */
+  VCONV_PADDING_SAME_LOWER = 4
 } vconv_padding_mode;
 /* k_eff = (kernel - 1) * dilation + 1.  The named modes overwrite the pad_* fields' meaning. */
 
@@ -222,6 +261,22 @@ typedef enum vconv_algorithm {
  * The rule follows single-thread measurements (Zen 5, AVX-512) and may change
  * between versions.  Direct and im2col meet the same error bound; Winograd
  * has its own, larger per tile (README, "Winograd accuracy").
+ * Accuracy: AUTO, VCONV_ALGO_WINOGRAD and the planner (below) consider only
+ * tiles whose error bound on the shape is at most 100 times direct's.  Both
+ * bounds are taken at their largest over the outputs for inputs and weights
+ * of bounded magnitude; their ratio is
+ *   gamma(Cg + k) c_h c_w / (gamma(Cg t + 1) t),   gamma(n) = n u / (1 - n u),
+ * u = 2^-24, Cg input channels per group, t = min(R, H) min(S, W) (the most
+ * taps an output has inside the input), k the tile's roundings besides the
+ * channel sum (17 for F(2x2, 3x3), 25 for F(4x4) and F(2x2, 5x5), 28 for
+ * F(4x5), 33 for F(6x6)) and c_h c_w its growth, the largest sum of the
+ * magnitudes of its transforms' terms per output (c = 8 for an F(2, 3) axis,
+ * 23.2 for F(4, 3), 47.9 for F(5, 3), 67.7 for F(6, 3), 34 for F(2, 5)).  The
+ * ratio falls as Cg grows, so small channel counts take smaller tiles:
+ * F(6x6) from 43 input channels per group, F(4x5) from 5, F(4x4) from 2, the
+ * F(2x2) tiles on every image at least as large as the kernel; where none is
+ * within the rule, VCONV_ALGO_WINOGRAD is VCONV_ERR_UNSUPPORTED_ALGORITHM.
+ * The tile values are never refused for accuracy.
  * im2col needs scratch of a few hundred KB per thread, Winograd a few MB
  * (workspace_size).
  */
@@ -236,7 +291,8 @@ VCONV_API const char *vconv_algorithm_name(vconv_algorithm algo);
  * it to win, 0 never (AUTO then chooses as if no Winograd kernel existed).
  * The environment variable VCONV_WINOGRAD=0 or =1, when set, wins over this
  * call.  Applies to operators created afterwards; explicit requests
- * (VCONV_ALGO_WINOGRAD and the tile values) are always honoured, and an
+ * (VCONV_ALGO_WINOGRAD, within the accuracy rule above, and the tile
+ * values) are always honoured, and an
  * explicit VCONV_ALGO_DIRECT or VCONV_ALGO_IM2COL keeps one operator off
  * Winograd.  Thread-safe.  enabled other than 0 or 1: VCONV_ERR_INVALID_ARGUMENT.
  */
@@ -412,9 +468,11 @@ VCONV_API void vconv_conv2d_destroy(vconv_conv2d_op *op);
  *                      within 1.5x of the first pass's best (at most 4) run
  *                      again in 5-15 interleaved rounds and the lowest median
  *                      wins.  An explicit algo times that algorithm's tiers
- *                      and records nothing.  Create then takes a few dozen
- *                      runs of the layer (about 0.2 s more for the largest
- *                      AlexNet layers).
+ *                      (VCONV_ALGO_WINOGRAD: its tiles) and records nothing.
+ *                      AUTO, timed or from wisdom, and WINOGRAD take only
+ *                      Winograd tiles within the accuracy rule (above).
+ *                      Create then takes a few dozen runs of the layer
+ *                      (about 0.2 s more for the largest AlexNet layers).
  * vconv_conv2d_create(desc, AUTO, ...) consults wisdom for one thread.
  * Wisdom is process-wide (thread safe), starts with the file named by the
  * environment variable VCONV_WISDOM if set (imported at the first planned
@@ -493,7 +551,8 @@ VCONV_API vconv_status vconv_conv1d_create(const vconv_conv1d_desc *desc, vconv_
  *     scanned in, so every kernel gives the same bits.
  *   - A window with no tap inside the input is possible only with dilation
  *     (taps stepping over the input): max gives -inf there, its index is -1
- *     and it passes no gradient.  Without dilation padding < window
+ *     and it passes no gradient; the averages and L2 give 0 (a sum over no
+ *     input) and pass no gradient.  Without dilation padding < window
  *     guarantees every window at least one tap.
  *   - Subnormal inputs are used as they are (the library never sets
  *     flush-to-zero): max and averages stay exact / within their bounds, the
@@ -508,7 +567,7 @@ VCONV_API vconv_status vconv_conv1d_create(const vconv_conv1d_desc *desc, vconv_
  *     pooling is correctly rounded from double.
  */
 typedef enum vconv_pool_kind {
-  /* Largest tap (see above for NaN and -0).  The only kind with dilation. */
+  /* Largest tap (see above for NaN and -0). */
   VCONV_POOL_MAX = 0,
   /* Sum over the window / the number of its taps inside the padded input
    * (window_h * window_w except where ceil mode runs a window past the padding);
@@ -547,14 +606,16 @@ typedef struct vconv_pool2d_desc {
   /* >= 0 and < the (dilated) window, (window - 1) * dilation + 1, so that the
    * first and last windows hold at least one input pixel. */
   int64_t pad_top, pad_bottom, pad_left, pad_right;
-  vconv_padding_mode padding_mode; /* EXPLICIT, VALID or SAME (FULL is rejected) */
+  vconv_padding_mode padding_mode; /* EXPLICIT, VALID, SAME or SAME_LOWER (FULL is rejected) */
   /* 0: out = floor((in + pads - window) / stride) + 1.  1: ceil instead, minus
    * the last window if it would start in the bottom/right padding (Caffe/PyTorch). */
   int ceil_mode;
   vconv_layout layout;
   /* --- appended fields: vconv_pool2d_desc_init sets their defaults --- */
-  /* >= 1 (else VCONV_ERR_INVALID_DILATION); other than 1 only with
-   * VCONV_POOL_MAX (else VCONV_ERR_UNSUPPORTED_OPTION).  Default 1. */
+  /* >= 1 (else VCONV_ERR_INVALID_DILATION); other than 1 with MAX, both
+   * averages and L2 (ONNX opset 19), not with WEIGHTED or STOCHASTIC (else
+   * VCONV_ERR_UNSUPPORTED_OPTION).  A tap is at row h0 + r * dilation_h;
+   * the averages' divisors count the dilated taps.  Default 1. */
   int64_t dilation_h, dilation_w;
   /* Non-zero: global pooling, the window is the whole input (window H x W,
    * stride 1, no padding, dilation 1; output N x C x 1 x 1).  window_*, stride_*,
@@ -609,11 +670,23 @@ VCONV_API vconv_status vconv_pool2d_run(const vconv_pool2d_op *op, const float *
  * Other kinds (no single tap): VCONV_ERR_UNSUPPORTED_OPTION.  A plane of more
  * than INT32_MAX elements: VCONV_ERR_SIZE_OVERFLOW.  indices NULL:
  * VCONV_ERR_NULL_POINTER.  The output is the same, bit for bit, as run()'s.
+ * Per plane is PyTorch's convention (MaxPool2d's return_indices); ONNX's
+ * MaxPool Indices output is flat over N, C, H, W: see vconv_pool2d_flat_indices.
  */
 VCONV_API vconv_status vconv_pool2d_run_with_indices(const vconv_pool2d_op *op, const float *input,
                                                      float *output, int32_t *indices,
                                                      void *workspace, size_t workspace_size,
                                                      const vconv_parallel *parallel);
+/*
+ * indices from run_with_indices turned into flat[i] = ((n * C + c) * H + ih) * W
+ * + iw, the element's source as an index into an NCHW input tensor (ONNX's
+ * MaxPool Indices with the default storage order), for every output element
+ * in the descriptor's layout; -1 stays -1.  An index outside [-1, H * W):
+ * VCONV_ERR_INVALID_ARGUMENT, nothing written.  Kinds without indices:
+ * VCONV_ERR_UNSUPPORTED_OPTION.
+ */
+VCONV_API vconv_status vconv_pool2d_flat_indices(const vconv_pool2d_op *op, const int32_t *indices,
+                                                 int64_t *flat);
 /*
  * Backward: grad_input (N x C x H x W, overwritten; zero where no window's
  * gradient lands) from grad_output (N x C x P x Q), both in the descriptor's
@@ -631,6 +704,8 @@ VCONV_API vconv_status vconv_pool2d_run_with_indices(const vconv_pool2d_op *op, 
  *                        makes the draws identical): the tap drawn gets grad;
  *   STOCHASTIC inference input: tap i with x_i > 0 gets
  *                        grad * (2 x_i - y) / sum r, the others 0.
+ * Given indices outside [-1, H * W) are VCONV_ERR_INVALID_ARGUMENT (nothing is
+ * written); an index inside the plane but outside its window is not detected.
  * Accumulation is in float in a fixed order per tier (not bitwise equal across
  * tiers for the summing kinds).  workspace and parallel as in run().
  */

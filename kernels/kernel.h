@@ -103,7 +103,8 @@ static inline int64_t vconv_taps_inside(int64_t start, int64_t taps, int64_t lo,
  * clamped to [0, out): the outputs for which one kernel tap reads real input. */
 static inline void vconv_valid_range(int64_t off, int64_t stride, int64_t extent, int64_t out,
                                      int64_t *first, int64_t *last) {
-  int64_t lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  /* ceil(-off / stride) without forming -off + stride - 1, which need not fit. */
+  int64_t lo = off >= 0 ? 0 : -off / stride + (-off % stride != 0);
   int64_t hi = extent - 1 - off < 0 ? 0 : (extent - 1 - off) / stride + 1;
   if (hi > out) hi = out;
   if (lo > hi) lo = hi;

@@ -29,12 +29,13 @@ static int axis_geom(int64_t in, int64_t k, int64_t st, int64_t dil, int64_t pb,
     *e = pe;
   } else if (mode == VCONV_PADDING_VALID) {
     *b = *e = 0;
-  } else if (mode == VCONV_PADDING_SAME) {
+  } else if (mode == VCONV_PADDING_SAME || mode == VCONV_PADDING_SAME_LOWER) {
     const int64_t o = (in + st - 1) / st;
     int64_t total = (o - 1) * st + keff - in;
     if (total < 0) total = 0;
-    *b = total / 2;
-    *e = total - total / 2;
+    /* SAME puts the odd pixel of padding at the end, SAME_LOWER at the start. */
+    *b = mode == VCONV_PADDING_SAME ? total / 2 : total - total / 2;
+    *e = total - *b;
   } else {
     return -1;
   }
@@ -154,11 +155,17 @@ refout ref_window(const vconv_pool2d_desc *d, const geom *g, const float *x, con
         div = m;
       } else {
         int64_t rows = 0, cols = 0;
-        for (int64_t r = 0; r < g->R; r++) rows += h0 + r >= -g->pt && h0 + r < H + g->pb;
-        for (int64_t t = 0; t < g->S; t++) cols += w0 + t >= -g->pl && w0 + t < W + g->pr;
+        for (int64_t r = 0; r < g->R; r++) rows += h0 + r * g->dh >= -g->pt && h0 + r * g->dh < H + g->pb;
+        for (int64_t t = 0; t < g->S; t++) cols += w0 + t * g->dw >= -g->pl && w0 + t * g->dw < W + g->pr;
         div = rows * cols;
       }
-      o.y = sum / (double)div;
+      /* Dilation can step over the whole input: a sum over no input, 0. */
+      o.y = m ? sum / (double)div : 0.0;
+      if (!m) {
+        o.exact = 1;
+        o.want = 0.0f;
+        break;
+      }
       /* Average: m - 1 additions and one division (or a rounded reciprocal and
        * a product): every term carries at most m + 1 rounding factors, so
        * gamma(m + 1) sum|x| / D; subnormal results of sums or the quotient
@@ -183,7 +190,10 @@ refout ref_window(const vconv_pool2d_desc *d, const geom *g, const float *x, con
       o.tol = o.y * (rel + U + rel * U) + sqrt(m * 0x1p-149) * (1 + U) + o.y * (gam(m + 2, UD) + 0x1p-50);
       /* The float sum overflows for certain once S (1 - gamma(m)) >= 2^128, and
        * may from S (1 + gamma(m)) > FLT_MAX on: between the two either is right. */
-      if (any_nan || sum * (1 - gm) >= 0x1p128) {
+      if (m == 0) { /* dilation stepped over the input: sqrt of an empty sum */
+        o.exact = 1;
+        o.want = 0.0f;
+      } else if (any_nan || sum * (1 - gm) >= 0x1p128) {
         o.exact = 1;
         o.want = any_nan ? NAN : INFINITY;
       } else if (sum * (1 + gm) > 0x1.fffffep127) {
@@ -289,7 +299,7 @@ void ref_backward(const vconv_pool2d_desc *d, const geom *g, const float *x, con
         int bad = 0;
         for (int64_t r = 0; r < g->R; r++)
           for (int64_t t = 0; t < g->S; t++) {
-            const int64_t ih = h0 + r, iw = w0 + t;
+            const int64_t ih = h0 + r * g->dh, iw = w0 + t * g->dw;
             if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
             m++;
             if (wts) wsum += wts[r * g->S + t];
@@ -305,13 +315,13 @@ void ref_backward(const vconv_pool2d_desc *d, const geom *g, const float *x, con
           div = m;
         } else if (d->kind == VCONV_POOL_AVG_INCLUDE_PAD) {
           int64_t rows = 0, cols = 0;
-          for (int64_t r = 0; r < g->R; r++) rows += h0 + r >= -g->pt && h0 + r < H + g->pb;
-          for (int64_t t = 0; t < g->S; t++) cols += w0 + t >= -g->pl && w0 + t < W + g->pr;
+          for (int64_t r = 0; r < g->R; r++) rows += h0 + r * g->dh >= -g->pt && h0 + r * g->dh < H + g->pb;
+          for (int64_t t = 0; t < g->S; t++) cols += w0 + t * g->dw >= -g->pl && w0 + t * g->dw < W + g->pr;
           div = (double)(rows * cols);
         }
         for (int64_t r = 0; r < g->R; r++)
           for (int64_t t = 0; t < g->S; t++) {
-            const int64_t ih = h0 + r, iw = w0 + t;
+            const int64_t ih = h0 + r * g->dh, iw = w0 + t * g->dw;
             if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
             const int64_t i = pl * H * W + ih * W + iw;
             const double v = xp[ih * W + iw];

@@ -158,12 +158,15 @@ static int resolve(int64_t in, int64_t k, int64_t stride, int64_t dil, int64_t p
     case VCONV_PADDING_VALID:
       a->pad_begin = a->pad_end = 0;
       break;
-    case VCONV_PADDING_SAME: {
+    case VCONV_PADDING_SAME:
+    case VCONV_PADDING_SAME_LOWER: {
       int64_t out = (in + stride - 1) / stride;
       int64_t total = (out - 1) * stride + a->keff - in;
       if (total < 0) total = 0;
-      a->pad_begin = total / 2;
-      a->pad_end = total - total / 2;
+      /* SAME (ONNX's SAME_UPPER) puts the odd pixel at the end, SAME_LOWER at the start. */
+      const int64_t extra = total % 2;
+      a->pad_begin = total / 2 + (mode == VCONV_PADDING_SAME_LOWER ? extra : 0);
+      a->pad_end = total / 2 + (mode == VCONV_PADDING_SAME ? extra : 0);
       break;
     }
     case VCONV_PADDING_FULL:

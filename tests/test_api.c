@@ -263,7 +263,8 @@ static void bad_conv_descriptors(void) {
   CONV_CASE("pad_right INT64_MIN", d_.pad_right = INT64_MIN, PD);
   /* The named modes replace the padding fields, so their values do not matter. */
   CONV_CASE("SAME ignores negative pads", (d_.pad_top = -1, d_.padding_mode = VCONV_PADDING_SAME), VCONV_OK);
-  CONV_CASE("padding mode 4", d_.padding_mode = (vconv_padding_mode)4, VCONV_ERR_INVALID_PADDING_MODE);
+  CONV_CASE("padding mode 5", d_.padding_mode = (vconv_padding_mode)5, VCONV_ERR_INVALID_PADDING_MODE);
+  CONV_CASE("SAME_LOWER", d_.padding_mode = VCONV_PADDING_SAME_LOWER, VCONV_OK);
   CONV_CASE("padding mode -1", d_.padding_mode = (vconv_padding_mode)-1, VCONV_ERR_INVALID_PADDING_MODE);
 
   const vconv_status GR = VCONV_ERR_INVALID_GROUPS;
@@ -348,6 +349,8 @@ static void bad_pool_descriptors(void) {
   POOL_CASE("FULL padding", d_.padding_mode = VCONV_PADDING_FULL, VCONV_ERR_INVALID_PADDING_MODE);
   POOL_CASE("padding mode 9", d_.padding_mode = (vconv_padding_mode)9, VCONV_ERR_INVALID_PADDING_MODE);
   POOL_CASE("SAME", d_.padding_mode = VCONV_PADDING_SAME, VCONV_OK);
+  POOL_CASE("SAME_LOWER", d_.padding_mode = VCONV_PADDING_SAME_LOWER, VCONV_OK);
+  POOL_CASE("padding mode 5", d_.padding_mode = (vconv_padding_mode)5, VCONV_ERR_INVALID_PADDING_MODE);
   POOL_CASE("kind 6", d_.kind = (vconv_pool_kind)6, VCONV_ERR_INVALID_POOL_KIND);
   POOL_CASE("kind -1", d_.kind = (vconv_pool_kind)-1, VCONV_ERR_INVALID_POOL_KIND);
   POOL_CASE("layout 5", d_.layout = (vconv_layout)5, VCONV_ERR_INVALID_LAYOUT);

@@ -182,7 +182,7 @@ typedef struct conv_case {
 } conv_case;
 
 static void describe_conv(const vconv_conv2d_desc *d, int bias, char *buf, size_t n) {
-  static const char *modes[] = {"explicit", "valid", "same", "full"};
+  static const char *modes[] = {"explicit", "valid", "same", "full", "same_lower"};
   static const char *acts[] = {"none", "relu", "clamp"};
   snprintf(buf, n,
            "N=%lld C=%lld H=%lld W=%lld K=%lld R=%lld S=%lld stride=%lld,%lld dil=%lld,%lld "
@@ -192,7 +192,7 @@ static void describe_conv(const vconv_conv2d_desc *d, int bias, char *buf, size_
            (long long)d->kernel_w, (long long)d->stride_h, (long long)d->stride_w,
            (long long)d->dilation_h, (long long)d->dilation_w, (long long)d->pad_top,
            (long long)d->pad_bottom, (long long)d->pad_left, (long long)d->pad_right,
-           (unsigned)d->padding_mode < 4 ? modes[d->padding_mode] : "?", (long long)d->groups,
+           (unsigned)d->padding_mode < 5 ? modes[d->padding_mode] : "?", (long long)d->groups,
            (unsigned)d->activation < 3 ? acts[d->activation] : "?", (double)d->act_min,
            (double)d->act_max, d->connections ? "yes" : "no", bias ? "yes" : "no");
 }
@@ -223,14 +223,48 @@ static void check_conv_names(const vconv_conv2d_op *op, const variant *v, const 
   }
 }
 
+/* 1 if output o of an axis reads no input pixel: every tap o*stride - pad + i*dil
+ * (i < k) lies in the padding. */
+static int axis_dead(int64_t o, int64_t stride, int64_t dil, int64_t k, int64_t pad, int64_t n) {
+  for (int64_t i = 0; i < k; i++) {
+    const int64_t x = o * stride - pad + i * dil;
+    if (x >= 0 && x < n) return 0;
+  }
+  return 1;
+}
+
+/* Outputs with no tap inside the input seen by compare_conv, by algorithm
+ * ([0] direct and im2col, [1] Winograd) and where they lie ([0] dead rows
+ * only, [1] dead columns only, [2] both). */
+static long dead_seen[2][3];
+
+static uint32_t float_bits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
+}
+
 /* Compares one output tensor (layout L, batch bsz) with the NCHW reference. */
 /* wt, z: the Winograd tile and its bound terms (ref_wino_bound) when the
- * operator ran Winograd, else NULL (the direct bound; exact cases exactly). */
+ * operator ran Winograd, else NULL (the direct bound; exact cases exactly).
+ * An output with no tap inside the input is exactly act(bias) in every
+ * algorithm (the reference's y, which is exact there), bit for bit. */
 static double compare_conv(const conv_case *cc, const variant *v, vconv_layout L, int64_t bsz,
                            int64_t K, int64_t P, int64_t Q, const float *out, const double *y,
                            const double *a, const int32_t *n, const ref_wino_tile *wt,
                            const double *z, int *failed) {
   const int64_t Cg = cc->d.in_channels / cc->d.groups;
+  const vconv_conv2d_desc *d = &cc->d;
+  ref_geom g;
+  CHECK(ref_conv2d_geometry(d, &g) == REF_OK && g.h.out == P && g.w.out == Q,
+        "%s: reference geometry", cc->name);
+  unsigned char *dead_p = malloc((size_t)(P + Q)), *dead_q = dead_p + P;
+  for (int64_t p = 0; p < P; p++)
+    dead_p[p] = (unsigned char)axis_dead(p, d->stride_h, d->dilation_h, d->kernel_h,
+                                         g.h.pad_begin, d->in_height);
+  for (int64_t q = 0; q < Q; q++)
+    dead_q[q] = (unsigned char)axis_dead(q, d->stride_w, d->dilation_w, d->kernel_w,
+                                         g.w.pad_begin, d->in_width);
   double worst = 0;
   int shown = 0;
   for (int64_t b = 0; b < bsz; b++)
@@ -240,7 +274,10 @@ static double compare_conv(const conv_case *cc, const variant *v, vconv_layout L
           const int64_t ri = ref_index(VCONV_LAYOUT_NCHW, K, P, Q, b, k, p, q);
           const float got = out[ref_index(L, K, P, Q, b, k, p, q)];
           double ratio, tol = 0;
-          if (cc->exact && !wt) {
+          if (dead_p[p] || dead_q[q]) {
+            dead_seen[wt != NULL][dead_p[p] && dead_q[q] ? 2 : dead_q[q]]++;
+            ratio = float_bits(got) == float_bits((float)y[ri]) ? 0.0 : INFINITY;
+          } else if (cc->exact && !wt) {
             ratio = got == (float)y[ri] ? 0.0 : INFINITY;
           } else {
             tol = wt ? ref_wino_tol(wt, Cg, z[ri], a[ri], n[ri]) : ref_conv_tol(n[ri], a[ri]);
@@ -251,12 +288,14 @@ static double compare_conv(const conv_case *cc, const variant *v, vconv_layout L
             ++*failed;
             if (shown++ < 3)
               printf("FAIL %s %s %s batch %lld: y[n=%lld k=%lld p=%lld q=%lld] = %.9g, reference "
-                     "%.17g, |err| %.3g, tol %.3g (n=%d, A=%.6g%s%.6g)\n",
+                     "%.17g, |err| %.3g, tol %.3g (n=%d, A=%.6g%s%.6g)%s\n",
                      cc->name, v->label, layout_name(L), (long long)bsz, (long long)b, (long long)k,
                      (long long)p, (long long)q, (double)got, y[ri], fabs((double)got - y[ri]), tol,
-                     n[ri], a[ri], wt ? ", Winograd Z=" : "", wt ? z[ri] : 0.0);
+                     n[ri], a[ri], wt ? ", Winograd Z=" : "", wt ? z[ri] : 0.0,
+                     dead_p[p] || dead_q[q] ? ", no tap in the input: must be act(bias) exactly" : "");
           }
         }
+  free(dead_p);
   return worst;
 }
 
@@ -501,7 +540,7 @@ typedef struct pool_case {
 
 static void describe_pool(const vconv_pool2d_desc *d, char *buf, size_t n) {
   static const char *kinds[] = {"max", "avg-include-pad", "avg-exclude-pad"};
-  static const char *modes[] = {"explicit", "valid", "same", "full"};
+  static const char *modes[] = {"explicit", "valid", "same", "full", "same_lower"};
   snprintf(buf, n,
            "N=%lld C=%lld H=%lld W=%lld kind=%s window=%lldx%lld stride=%lld,%lld "
            "pad(t,b,l,r)=%lld,%lld,%lld,%lld mode=%s ceil=%d",
@@ -510,13 +549,7 @@ static void describe_pool(const vconv_pool2d_desc *d, char *buf, size_t n) {
            (long long)d->window_h, (long long)d->window_w, (long long)d->stride_h,
            (long long)d->stride_w, (long long)d->pad_top, (long long)d->pad_bottom,
            (long long)d->pad_left, (long long)d->pad_right,
-           (unsigned)d->padding_mode < 4 ? modes[d->padding_mode] : "?", d->ceil_mode);
-}
-
-static uint32_t float_bits(float f) {
-  uint32_t u;
-  memcpy(&u, &f, sizeof u);
-  return u;
+           (unsigned)d->padding_mode < 5 ? modes[d->padding_mode] : "?", d->ceil_mode);
 }
 
 static int run_pool_case(const pool_case *pc) {
@@ -897,6 +930,66 @@ static void wide_strided_cases(void) {
   named_conv(&cc);
 }
 
+/*
+ * Padding at least as wide as the kernel: outputs none of whose taps lies in
+ * the input, whose exact value is act(bias) and which every variant must give
+ * bit for bit (compare_conv).  Dead rows only, dead columns only, both, at
+ * one corner, asymmetric, an image smaller than the kernel, groups, batch 3,
+ * odd sizes; 3x3 and 5x5 at stride 1 (every Winograd tile applies, with dead
+ * and live outputs in one tile) and a strided, dilated one (direct and
+ * im2col); each with and without bias, with each activation.
+ */
+static void dead_output_cases(void) {
+  printf("== outputs with no tap inside the input\n");
+  static const struct {
+    const char *tag;
+    int64_t k, stride, dil, C, K, G, H, W, pt, pb, pl, pr;
+  } S[] = {
+      {"rows", 3, 1, 1, 5, 7, 1, 13, 10, 4, 3, 1, 0},
+      {"cols", 3, 1, 1, 6, 10, 2, 6, 11, 0, 1, 3, 5},
+      {"both", 5, 1, 1, 4, 6, 1, 9, 7, 6, 5, 5, 7},
+      {"corner", 3, 1, 1, 3, 9, 3, 8, 8, 3, 0, 0, 4},
+      {"small", 5, 1, 1, 2, 3, 1, 3, 3, 5, 5, 5, 5},
+      {"wide", 3, 1, 1, 4, 20, 1, 21, 19, 3, 4, 5, 3},
+      {"strided", 3, 2, 2, 4, 5, 1, 9, 9, 6, 5, 5, 7},
+  };
+  static const char *acts[] = {"none", "relu", "clamp"};
+  reset_case(conv_vars, n_conv_vars);
+  memset(dead_seen, 0, sizeof dead_seen);
+  for (size_t i = 0; i < sizeof S / sizeof S[0]; i++)
+    for (int act = 0; act < 3; act++)
+      for (int bias = 1; bias >= 0; bias--) {
+        char name[48];
+        snprintf(name, sizeof name, "dead-%s-%s%s", S[i].tag, acts[act], bias ? "" : "-nobias");
+        conv_case cc = conv_layer(name, S[i].C, 1, S[i].K, S[i].k, S[i].stride, 0, S[i].G,
+                                  (vconv_activation)act);
+        cc.d.in_height = S[i].H;
+        cc.d.in_width = S[i].W;
+        cc.d.dilation_h = cc.d.dilation_w = S[i].dil;
+        cc.d.pad_top = S[i].pt;
+        cc.d.pad_bottom = S[i].pb;
+        cc.d.pad_left = S[i].pl;
+        cc.d.pad_right = S[i].pr;
+        cc.nbatches = 2;
+        cc.batches[0] = 1;
+        cc.batches[1] = 3;
+        cc.d.batch = 3;
+        cc.bias = bias;
+        cc.quiet = 1;
+        run_conv_case(&cc);
+      }
+  print_case("dead outputs", "NCHW+NHWC b1,3", conv_vars, n_conv_vars);
+  printf("  outputs checked exactly: direct/im2col %ld / %ld / %ld, Winograd %ld / %ld / %ld "
+         "(dead rows only / columns only / both)\n",
+         dead_seen[0][0], dead_seen[0][1], dead_seen[0][2], dead_seen[1][0], dead_seen[1][1],
+         dead_seen[1][2]);
+  if (!(opt_only || opt_case))
+    for (int a = 0; a < 2; a++)
+      for (int c = 0; c < 3; c++)
+        CHECK(dead_seen[a][c] > 0, "no %s output dead in %s was checked",
+              a ? "Winograd" : "direct/im2col", c == 0 ? "rows only" : c == 1 ? "columns only" : "both");
+}
+
 /* Output sizes and parameter counts of the source documents. */
 static void size_and_param_checks(void) {
   printf("== sizes and parameter counts\n");
@@ -988,7 +1081,7 @@ static void size_and_param_checks(void) {
 
 typedef struct coverage {
   int shapes, too_large, groups, depthwise, table, dilated, strided, nonsquare, big_kernel, nhwc_wide;
-  int mode[4], act[3], batch[4];
+  int mode[5], act[3], batch[4];
 } coverage;
 
 static int64_t pick_kernel(test_rng *r) {
@@ -1030,7 +1123,8 @@ static void gen_conv(uint64_t idx, conv_case *cc, unsigned char *conn, size_t co
   d->dilation_w = rng_chance(&r, 1, 2) ? d->dilation_h : rng_range(&r, 1, 3);
   const int64_t m = rng_range(&r, 0, 99);
   d->padding_mode = m < 55 ? VCONV_PADDING_EXPLICIT : m < 70 ? VCONV_PADDING_VALID
-                    : m < 85 ? VCONV_PADDING_SAME : VCONV_PADDING_FULL;
+                    : m < 80 ? VCONV_PADDING_SAME : m < 90 ? VCONV_PADDING_SAME_LOWER
+                    : VCONV_PADDING_FULL;
   /* Explicit padding up to the dilated kernel extent and a little beyond, so
    * that some windows lie entirely in the padding. */
   const int64_t kh = (d->kernel_h - 1) * d->dilation_h + 1, kw = (d->kernel_w - 1) * d->dilation_w + 1;
@@ -1100,10 +1194,10 @@ static void random_conv_cases(void) {
   print_case("random conv", "NCHW+NHWC", conv_vars, n_conv_vars);
   printf("  coverage: %d shapes (+%d kernel-too-large checked): groups %d, depthwise %d, table %d, "
          "dilated %d, strided %d, non-square kernel %d, kernel >= 9 %d, K > 16 not a multiple %d; "
-         "modes %d/%d/%d/%d, activations %d/%d/%d, batches %d/%d/%d\n",
+         "modes %d/%d/%d/%d/%d, activations %d/%d/%d, batches %d/%d/%d\n",
          cov.shapes, cov.too_large, cov.groups, cov.depthwise, cov.table, cov.dilated, cov.strided,
          cov.nonsquare, cov.big_kernel, cov.nhwc_wide, cov.mode[0], cov.mode[1], cov.mode[2],
-         cov.mode[3], cov.act[0], cov.act[1], cov.act[2], cov.batch[1], cov.batch[2], cov.batch[3]);
+         cov.mode[3], cov.mode[4], cov.act[0], cov.act[1], cov.act[2], cov.batch[1], cov.batch[2], cov.batch[3]);
   if (!(opt_only || opt_case)) {
     /* The generator must keep exercising every feature: a change that quietly
      * drops one would leave that code untested. */
@@ -1112,7 +1206,7 @@ static void random_conv_cases(void) {
               cov.dilated >= 30 && cov.strided >= 30 && cov.nonsquare >= 30 && cov.big_kernel >= 3 &&
               cov.nhwc_wide >= 5,
           "random conv coverage too thin");
-    for (int i = 0; i < 4; i++) CHECK(cov.mode[i] >= 20, "padding mode %d: %d shapes", i, cov.mode[i]);
+    for (int i = 0; i < 5; i++) CHECK(cov.mode[i] >= 20, "padding mode %d: %d shapes", i, cov.mode[i]);
     for (int i = 0; i < 3; i++) CHECK(cov.act[i] >= 20, "activation %d: %d shapes", i, cov.act[i]);
   }
 }
@@ -1138,7 +1232,8 @@ static void gen_pool(uint64_t idx, pool_case *pc) {
   d->stride_h = rng_range(&r, 1, 4);
   d->stride_w = rng_chance(&r, 1, 2) ? d->stride_h : rng_range(&r, 1, 4);
   const int64_t m = rng_range(&r, 0, 9);
-  d->padding_mode = m < 6 ? VCONV_PADDING_EXPLICIT : m < 8 ? VCONV_PADDING_VALID : VCONV_PADDING_SAME;
+  d->padding_mode = m < 6 ? VCONV_PADDING_EXPLICIT : m < 8 ? VCONV_PADDING_VALID
+                    : m < 9 ? VCONV_PADDING_SAME : VCONV_PADDING_SAME_LOWER;
   d->pad_top = rng_range(&r, 0, d->window_h - 1);
   d->pad_bottom = rng_range(&r, 0, d->window_h - 1);
   d->pad_left = rng_range(&r, 0, d->window_w - 1);
@@ -1320,6 +1415,7 @@ int main(int argc, char **argv) {
   t = test_now();
   alexnet_cases();
   wide_strided_cases();
+  dead_output_cases();
   printf("  (%.2f s)\n", test_now() - t);
   t = test_now();
   random_conv_cases();

@@ -349,7 +349,9 @@ static void all_kinds(const char *name, vconv_pool2d_desc d, int layouts, const 
     pc.d.kind = (vconv_pool_kind)(k < 6 ? k : VCONV_POOL_STOCHASTIC);
     pc.d.training = k == 6;
     pc.d.seed = 0x5eedull + (uint64_t)k;
-    if ((pc.d.dilation_h != 1 || pc.d.dilation_w != 1) && pc.d.kind != VCONV_POOL_MAX) continue;
+    if ((pc.d.dilation_h != 1 || pc.d.dilation_w != 1) &&
+        (pc.d.kind == VCONV_POOL_WEIGHTED || pc.d.kind == VCONV_POOL_STOCHASTIC))
+      continue;
     geom g;
     if (make_geom(&pc.d, &g) != 0) continue;
     float *w = centre_weights(g.R, g.S);
@@ -417,11 +419,13 @@ static void random_shapes(void) {
     d.window_w = rng_range(&r, 1, 5);
     d.stride_h = rng_range(&r, 1, 3);
     d.stride_w = rng_range(&r, 1, 3);
-    if (d.kind == VCONV_POOL_MAX && rng_chance(&r, 1, 3)) {
+    if (d.kind != VCONV_POOL_WEIGHTED && d.kind != VCONV_POOL_STOCHASTIC && rng_chance(&r, 1, 3)) {
       d.dilation_h = rng_range(&r, 1, 3);
       d.dilation_w = rng_range(&r, 1, 3);
     }
-    d.padding_mode = (vconv_padding_mode)(rng_chance(&r, 3, 4) ? 0 : rng_range(&r, 1, 2));
+    /* Explicit, valid, SAME, SAME_LOWER (FULL is not a pooling mode). */
+    d.padding_mode = (vconv_padding_mode)(rng_chance(&r, 3, 4) ? 0 : rng_range(&r, 1, 3));
+    if (d.padding_mode == VCONV_PADDING_FULL) d.padding_mode = VCONV_PADDING_SAME_LOWER;
     const int64_t keh = (d.window_h - 1) * d.dilation_h, kew = (d.window_w - 1) * d.dilation_w;
     d.pad_top = rng_range(&r, 0, keh);
     d.pad_bottom = rng_range(&r, 0, keh);
@@ -551,7 +555,7 @@ static void special_values(void) {
     run_case(&pc);
   }
   /* Dilation 4 on 3 rows / columns with padding 4: windows whose taps step
-   * over the whole input (max -inf, index -1, no gradient). */
+   * over the whole input (max -inf, index -1, no gradient; sums 0). */
   for (int64_t i = 0; i < N * C * H * W; i++) x[i] = rng_sym(&r);
   {
     pcase pc;
@@ -571,6 +575,15 @@ static void special_values(void) {
     empty = o.want == -INFINITY && o.idx == -1;
     CHECK(empty, "the dilated case has no empty window");
     run_case(&pc);
+    /* The same windows averaged and L2-pooled: empty ones give 0 and no gradient. */
+    const vconv_pool_kind sums[] = {VCONV_POOL_AVG_INCLUDE_PAD, VCONV_POOL_AVG_EXCLUDE_PAD, VCONV_POOL_L2};
+    for (int k = 0; k < 3; k++) {
+      pc.d.kind = sums[k];
+      snprintf(pc.name, sizeof pc.name, "dilated empty windows, kind %d", (int)sums[k]);
+      o = ref_window(&pc.d, &g, x, NULL, 0, 3, 3);
+      CHECK(o.exact == 1 && o.want == 0.0f, "kind %d: an empty window is not 0 in the reference", (int)sums[k]);
+      run_case(&pc);
+    }
   }
   free(x);
 }
@@ -706,8 +719,20 @@ static void api(void) {
   int64_t h, w;
   d.dilation_w = 2;
   CHECK_STATUS(vconv_pool2d_output_size(&d, &h, &w), VCONV_OK);
-  d.kind = VCONV_POOL_AVG_INCLUDE_PAD;
+  d.kind = VCONV_POOL_WEIGHTED;
+  const float ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+  d.window_weights = ones;
   CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_ERR_UNSUPPORTED_OPTION);
+  d.kind = VCONV_POOL_STOCHASTIC;
+  CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_ERR_UNSUPPORTED_OPTION);
+  const vconv_pool_kind dilated_kinds[] = {VCONV_POOL_AVG_INCLUDE_PAD, VCONV_POOL_AVG_EXCLUDE_PAD,
+                                           VCONV_POOL_L2};
+  for (int i = 0; i < 3; i++) {
+    d.kind = dilated_kinds[i];
+    CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_OK);
+    vconv_pool2d_destroy(op);
+  }
+  d.window_weights = NULL;
   d.kind = VCONV_POOL_MAX;
   d.dilation_h = 0;
   CHECK_STATUS(vconv_pool2d_create(&d, &op), VCONV_ERR_INVALID_DILATION);

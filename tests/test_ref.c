@@ -155,6 +155,13 @@ static void hand_cases(void) {
           (long long)g.h.out, (long long)g.h.pad_begin, (long long)g.h.pad_end);
     CHECK(g.w.out == 3 && g.w.pad_begin == 0 && g.w.pad_end == 1, "SAME w: %lld %lld %lld",
           (long long)g.w.out, (long long)g.w.pad_begin, (long long)g.w.pad_end);
+    /* SAME_LOWER (ONNX): the odd pixel of padding goes first. */
+    d.padding_mode = VCONV_PADDING_SAME_LOWER;
+    CHECK(ref_conv2d_geometry(&d, &g) == REF_OK && g.w.out == 3 && g.w.pad_begin == 1 &&
+              g.w.pad_end == 0 && g.h.pad_begin == 1 && g.h.pad_end == 1,
+          "SAME_LOWER w: %lld %lld %lld", (long long)g.w.out, (long long)g.w.pad_begin,
+          (long long)g.w.pad_end);
+    d.padding_mode = VCONV_PADDING_SAME;
     /* Stride larger than the kernel: total padding clamps at 0. */
     conv_desc(&d, 1, 6, 6, 1, 1, 1);
     d.stride_h = d.stride_w = 4;

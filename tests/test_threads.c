@@ -477,12 +477,16 @@ static void wisdom(void) {
   CHECK_STATUS(vconv_wisdom_export(missing), VCONV_ERR_IO);
   CHECK_STATUS(vconv_wisdom_import(NULL), VCONV_ERR_NULL_POINTER);
   CHECK_STATUS(vconv_wisdom_export(NULL), VCONV_ERR_NULL_POINTER);
+  /* Every failed create leaves NULL, the NULL-pointer refusals included. */
   vconv_conv2d_op *none = (vconv_conv2d_op *)&none;
   CHECK_STATUS(vconv_conv2d_create_planned(NULL, VCONV_ALGO_AUTO, 0, NULL, w, NULL, &none),
                VCONV_ERR_NULL_POINTER);
+  CHECK(none == NULL, "a NULL descriptor left *op as it was");
+  none = (vconv_conv2d_op *)&none;
   CHECK_STATUS(vconv_conv2d_create_planned(&d[0], VCONV_ALGO_AUTO, 0, NULL, NULL, NULL, &none),
                VCONV_ERR_NULL_POINTER);
-  CHECK(none == (vconv_conv2d_op *)&none, "a NULL-pointer refusal wrote the output");
+  CHECK(none == NULL, "NULL weights left *op as it was");
+  none = (vconv_conv2d_op *)&none;
   CHECK_STATUS(vconv_conv2d_create_planned(&d[0], (vconv_algorithm)9, VCONV_PLAN_MEASURE, NULL, w,
                                            NULL, &none),
                VCONV_ERR_INVALID_ALGORITHM);

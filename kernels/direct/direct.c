@@ -766,8 +766,9 @@ static void spatial_task(const vconv_conv_shape *s, const plan *pl, const float 
   scratch_layout L;
   scratch_of(s, pl, &L);
   int64_t dense_runs[2], *runs = s->conn ? (int64_t *)(void *)ws : dense_runs;
-  float *chunk = (float *)(void *)(ws + L.runs);
-  float *panel = (float *)(void *)(ws + L.runs + L.tile);
+  /* Without scratch ws is NULL, and NULL + 0 is undefined in C. */
+  float *chunk = L.tile ? (float *)(void *)(ws + L.runs) : NULL;
+  float *panel = L.panel ? (float *)(void *)(ws + L.runs + L.tile) : NULL;
 
   int64_t n, unit, rb;
   task_split(s, pl, task, &n, &unit, &rb);

@@ -173,7 +173,10 @@ static void band_rows(const vconv_conv_shape *s, int64_t lo, int64_t cnt, int64_
 static int64_t band_floats(const vconv_conv_shape *s, const plan *pl) {
   if (pointwise(s)) return 0;
   const int64_t chans = min64(s->Cg, (pl->kc - 1) / (s->R * s->S) + 2);
-  const int64_t rows = ((pl->blk - 1) / s->Q + 1) * s->sh + (s->R - 1) * s->dh + 1;
+  /* A band never holds more than the padded rows there are (a tall stride on a
+   * short input would otherwise size it by the stride). */
+  const int64_t rows = min64(((pl->blk - 1) / s->Q + 1) * s->sh + (s->R - 1) * s->dh + 1,
+                             s->H + s->pt + s->pb);
   return chans * rows * s->sw * phase_width(s) + VEC_W + (s->sw > 1 ? padded_width(s) + VEC_W : 0);
 }
 

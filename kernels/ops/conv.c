@@ -18,8 +18,9 @@ struct vconv_conv2d_op {
 vconv_status vconv_i_conv_prepare(const vconv_conv2d_desc *desc, vconv_algorithm algo,
                                   vconv_isa isa, const float *weights, vconv_conv2d_op **out,
                                   vconv_conv_shape *s, vconv_isa *tier) {
-  if (!desc || !weights || !out) return VCONV_ERR_NULL_POINTER;
+  if (!out) return VCONV_ERR_NULL_POINTER;
   *out = NULL;
+  if (!desc || !weights) return VCONV_ERR_NULL_POINTER;
   vconv_status st = vconv_i_conv_resolve(desc, s);
   if (st != VCONV_OK) return st;
   if ((int)algo < 0 || (int)algo >= VCONV_ALGO_COUNT) return VCONV_ERR_INVALID_ALGORITHM;
@@ -79,6 +80,7 @@ vconv_status vconv_conv2d_create(const vconv_conv2d_desc *desc, vconv_algorithm 
 
 vconv_status vconv_conv1d_create(const vconv_conv1d_desc *desc, vconv_algorithm algo,
                                  const float *weights, const float *bias, vconv_conv2d_op **op) {
+  if (op) *op = NULL;
   if (!desc) return VCONV_ERR_NULL_POINTER;
   vconv_conv2d_desc d;
   vconv_conv1d_to_2d(desc, &d);
@@ -86,12 +88,12 @@ vconv_status vconv_conv1d_create(const vconv_conv1d_desc *desc, vconv_algorithm 
 }
 
 /* Each worker's scratch is a cache-line multiple. */
-static size_t slice_bytes(const vconv_conv2d_op *op) { return (op->task_workspace + 63) / 64 * 64; }
+static size_t slice_bytes(const vconv_conv2d_op *op) { return vconv_i_slice_bytes(op->task_workspace); }
 
 size_t vconv_conv2d_workspace_size(const vconv_conv2d_op *op, const vconv_parallel *parallel) {
   if (!op || op->task_workspace == 0) return 0;
-  /* + 64: slack to align unaligned caller memory */
-  return slice_bytes(op) * vconv_i_workers_grain(parallel, op->task_count, op->grain) + 64;
+  return vconv_i_slices_bytes(slice_bytes(op),
+                              vconv_i_workers_grain(parallel, op->task_count, op->grain));
 }
 
 typedef struct conv_call {
@@ -111,6 +113,7 @@ vconv_status vconv_conv2d_run(const vconv_conv2d_op *op, const float *input, flo
   if (!op || !input || !output) return VCONV_ERR_NULL_POINTER;
   const size_t need = vconv_conv2d_workspace_size(op, parallel);
   void *owned = NULL;
+  if (need == SIZE_MAX) return VCONV_ERR_OUT_OF_MEMORY; /* saturated: no memory is that large */
   if (need && !workspace) {
     if (!(workspace = owned = vconv_i_alloc(need))) return VCONV_ERR_OUT_OF_MEMORY;
     workspace_size = need;

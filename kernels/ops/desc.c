@@ -1,7 +1,12 @@
 /*
- * Descriptor validation and resolution.  Every check has its own status, and
- * every size product is checked before anything is allocated or indexed, so
- * kernels can index with plain int64 arithmetic.
+ * Descriptor validation and resolution: the one place where the limits of
+ * vconv.h (VCONV_MAX_EXTENT, VCONV_MAX_PLANE, VCONV_MAX_ELEMENTS) are checked.
+ * Every check has its own status, and every derived size is checked before
+ * anything is allocated or indexed.  What the limits buy the kernels: every
+ * coordinate, padded or not, and every product of a coordinate with a stride
+ * or dilation fits int64 many times over, and every offset a kernel forms
+ * from the padded extents stays within 2^42 bytes of its tensor, so plain
+ * int64 and pointer arithmetic cannot wrap.
  */
 #include <math.h>
 #include <stdint.h>
@@ -9,19 +14,24 @@
 
 #include "ops.h"
 
-/* Largest element count of one tensor: its byte size must fit ptrdiff_t. */
-#define MAX_ELEMS ((int64_t)(PTRDIFF_MAX / (ptrdiff_t)sizeof(float)))
+/* Elements of one tensor: the public limit, and on 32-bit targets what ptrdiff_t spans. */
+#define MAX_ELEMS                                                                        \
+  ((int64_t)(PTRDIFF_MAX / (ptrdiff_t)sizeof(float)) < VCONV_MAX_ELEMENTS                \
+       ? (int64_t)(PTRDIFF_MAX / (ptrdiff_t)sizeof(float))                               \
+       : VCONV_MAX_ELEMENTS)
 
-static int mul_ok(int64_t a, int64_t b, int64_t *r) {
-  return !__builtin_mul_overflow(a, b, r) && *r <= MAX_ELEMS;
+static int mul_ok(int64_t a, int64_t b, int64_t limit, int64_t *r) {
+  return !__builtin_mul_overflow(a, b, r) && *r <= limit;
 }
 
 static int product_ok(const int64_t *v, int n) {
   int64_t r = 1;
   for (int i = 0; i < n; i++)
-    if (!mul_ok(r, v[i], &r)) return 0;
+    if (!mul_ok(r, v[i], MAX_ELEMS, &r)) return 0;
   return 1;
 }
+
+static int extent_ok(int64_t v) { return v <= VCONV_MAX_EXTENT; }
 
 /* out = floor((padded - keff) / stride) + 1, or ceil(...) + 1 in ceil mode. */
 typedef struct axis {
@@ -29,50 +39,69 @@ typedef struct axis {
   int64_t keff, out;
 } axis;
 
-/* Resolves the padding of one axis for a named mode and computes its output size. */
+/*
+ * Resolves the padding of one axis for a named mode and computes its output
+ * size.  The caller has checked signs; here every field and every derived
+ * extent is held to VCONV_MAX_EXTENT, which keeps all the arithmetic below
+ * (products of two extents at most) inside int64.
+ */
 static vconv_status resolve_axis(axis *a, vconv_padding_mode mode, int ceil_mode) {
-  if (__builtin_mul_overflow(a->k - 1, a->dilation, &a->keff) ||
-      __builtin_add_overflow(a->keff, 1, &a->keff))
+  if (!extent_ok(a->in) || !extent_ok(a->k) || !extent_ok(a->stride) || !extent_ok(a->dilation))
     return VCONV_ERR_SIZE_OVERFLOW;
+  if (mode == VCONV_PADDING_EXPLICIT && (!extent_ok(a->pad_begin) || !extent_ok(a->pad_end)))
+    return VCONV_ERR_SIZE_OVERFLOW;
+  a->keff = (a->k - 1) * a->dilation + 1;
+  if (!extent_ok(a->keff)) return VCONV_ERR_SIZE_OVERFLOW;
   switch (mode) {
     case VCONV_PADDING_EXPLICIT: break;
     case VCONV_PADDING_VALID: a->pad_begin = a->pad_end = 0; break;
-    case VCONV_PADDING_SAME: {
+    case VCONV_PADDING_SAME:
+    case VCONV_PADDING_SAME_LOWER: {
       const int64_t out = a->in / a->stride + (a->in % a->stride != 0);
-      int64_t total;
-      if (__builtin_mul_overflow(out - 1, a->stride, &total) ||
-          __builtin_add_overflow(total, a->keff - a->in, &total))
-        return VCONV_ERR_SIZE_OVERFLOW;
+      int64_t total = (out - 1) * a->stride + a->keff - a->in;
       if (total < 0) total = 0;
-      a->pad_begin = total / 2;
+      const int64_t small = total / 2;
+      a->pad_begin = mode == VCONV_PADDING_SAME ? small : total - small;
       a->pad_end = total - a->pad_begin;
       break;
     }
     case VCONV_PADDING_FULL: a->pad_begin = a->pad_end = a->keff - 1; break;
     default: return VCONV_ERR_INVALID_PADDING_MODE;
   }
-  int64_t padded;
-  if (__builtin_add_overflow(a->in, a->pad_begin, &padded) ||
-      __builtin_add_overflow(padded, a->pad_end, &padded))
-    return VCONV_ERR_SIZE_OVERFLOW;
+  const int64_t padded = a->in + a->pad_begin + a->pad_end;
+  if (!extent_ok(padded)) return VCONV_ERR_SIZE_OVERFLOW;
   if (a->keff > padded) return VCONV_ERR_KERNEL_TOO_LARGE;
   const int64_t span = padded - a->keff;
   a->out = span / a->stride + 1;
-  if (ceil_mode && span % a->stride != 0) {
-    a->out += 1;
-    /* The last window must start inside the input or its leading padding. */
-    int64_t start;
-    if (__builtin_mul_overflow(a->out - 1, a->stride, &start) || start >= a->in + a->pad_begin)
-      a->out -= 1;
-  }
+  /* The last window must start inside the input or its leading padding. */
+  if (ceil_mode && span % a->stride != 0 && a->out * a->stride < a->in + a->pad_begin) a->out += 1;
   return VCONV_OK;
+}
+
+/* The padded input plane, whose coordinates the kernels' offsets are formed in. */
+static int plane_ok(const axis *h, const axis *w) {
+  int64_t plane;
+  return mul_ok(h->in + h->pad_begin + h->pad_end, w->in + w->pad_begin + w->pad_end,
+                VCONV_MAX_PLANE, &plane);
+}
+
+/*
+ * A stride beyond the padded extent is taken as that extent (both leave one
+ * output, and out = (padded - k_eff) / stride + 1 still holds), and the
+ * dilation of a one-tap axis as 1: so no kernel multiplies a huge but
+ * meaningless value into its offsets or sizes its scratch by it.  The outputs
+ * do not change.
+ */
+static void normalise(int64_t padded, int64_t taps, int64_t *stride, int64_t *dilation) {
+  if (*stride > padded) *stride = padded;
+  if (taps == 1) *dilation = 1;
 }
 
 vconv_status vconv_i_conv_resolve(const vconv_conv2d_desc *d, vconv_conv_shape *s) {
   if (!d || !s) return VCONV_ERR_NULL_POINTER;
   if (d->layout != VCONV_LAYOUT_NCHW && d->layout != VCONV_LAYOUT_NHWC)
     return VCONV_ERR_INVALID_LAYOUT;
-  if ((unsigned)d->padding_mode > VCONV_PADDING_FULL) return VCONV_ERR_INVALID_PADDING_MODE;
+  if ((unsigned)d->padding_mode > VCONV_PADDING_SAME_LOWER) return VCONV_ERR_INVALID_PADDING_MODE;
   if (d->batch <= 0 || d->in_channels <= 0 || d->in_height <= 0 || d->in_width <= 0 ||
       d->out_channels <= 0)
     return VCONV_ERR_INVALID_SIZE;
@@ -100,7 +129,11 @@ vconv_status vconv_i_conv_resolve(const vconv_conv2d_desc *d, vconv_conv_shape *
   if (st == VCONV_OK) st = resolve_axis(&w, d->padding_mode, 0);
   if (st != VCONV_OK) return st;
 
-  const int64_t in_dims[] = {d->batch, d->in_channels, d->in_height, d->in_width};
+  if (!extent_ok(d->batch) || !extent_ok(d->in_channels) || !extent_ok(d->out_channels) ||
+      !plane_ok(&h, &w))
+    return VCONV_ERR_SIZE_OVERFLOW;
+  const int64_t in_dims[] = {d->batch, d->in_channels, h.in + h.pad_begin + h.pad_end,
+                             w.in + w.pad_begin + w.pad_end};
   const int64_t out_dims[] = {d->batch, d->out_channels, h.out, w.out};
   const int64_t w_dims[] = {d->out_channels, d->in_channels / d->groups, d->kernel_h, d->kernel_w};
   if (!product_ok(in_dims, 4) || !product_ok(out_dims, 4) || !product_ok(w_dims, 4))
@@ -124,6 +157,8 @@ vconv_status vconv_i_conv_resolve(const vconv_conv2d_desc *d, vconv_conv_shape *
   s->pb = h.pad_end;
   s->pl = w.pad_begin;
   s->pr = w.pad_end;
+  normalise(s->H + s->pt + s->pb, s->R, &s->sh, &s->dh);
+  normalise(s->W + s->pl + s->pr, s->S, &s->sw, &s->dw);
   s->G = d->groups;
   s->Cg = d->in_channels / d->groups;
   s->Kg = d->out_channels / d->groups;
@@ -149,7 +184,9 @@ vconv_status vconv_i_pool_resolve(const vconv_pool2d_desc *d, vconv_pool_shape *
     return VCONV_ERR_INVALID_LAYOUT;
   if ((unsigned)d->kind > VCONV_POOL_STOCHASTIC) return VCONV_ERR_INVALID_POOL_KIND;
   const int global = d->global != 0;
-  if (!global && (unsigned)d->padding_mode > VCONV_PADDING_SAME) return VCONV_ERR_INVALID_PADDING_MODE;
+  if (!global && ((unsigned)d->padding_mode > VCONV_PADDING_SAME_LOWER ||
+                  d->padding_mode == VCONV_PADDING_FULL))
+    return VCONV_ERR_INVALID_PADDING_MODE;
   if (d->batch <= 0 || d->channels <= 0 || d->in_height <= 0 || d->in_width <= 0)
     return VCONV_ERR_INVALID_SIZE;
 
@@ -167,23 +204,29 @@ vconv_status vconv_i_pool_resolve(const vconv_pool2d_desc *d, vconv_pool_shape *
     if (h.k <= 0 || w.k <= 0) return VCONV_ERR_INVALID_KERNEL_SIZE;
     if (h.stride <= 0 || w.stride <= 0) return VCONV_ERR_INVALID_STRIDE;
     if (h.dilation <= 0 || w.dilation <= 0) return VCONV_ERR_INVALID_DILATION;
-    if ((h.dilation != 1 || w.dilation != 1) && d->kind != VCONV_POOL_MAX)
+    if ((h.dilation != 1 || w.dilation != 1) &&
+        (d->kind == VCONV_POOL_WEIGHTED || d->kind == VCONV_POOL_STOCHASTIC))
       return VCONV_ERR_UNSUPPORTED_OPTION;
-    /* Padding below the dilated window keeps a tap of the first and last window inside. */
-    int64_t keh, kew;
-    if (__builtin_mul_overflow(h.k - 1, h.dilation, &keh) ||
-        __builtin_mul_overflow(w.k - 1, w.dilation, &kew))
-      return VCONV_ERR_SIZE_OVERFLOW;
     if (mode == VCONV_PADDING_EXPLICIT &&
-        (h.pad_begin < 0 || h.pad_end < 0 || w.pad_begin < 0 || w.pad_end < 0 ||
-         h.pad_begin > keh || h.pad_end > keh || w.pad_begin > kew || w.pad_end > kew))
+        (h.pad_begin < 0 || h.pad_end < 0 || w.pad_begin < 0 || w.pad_end < 0))
+      return VCONV_ERR_INVALID_PADDING;
+    /* Padding below the dilated window keeps a tap of the first and last window
+     * inside.  Saturated: a product past VCONV_MAX_EXTENT fails resolve_axis. */
+    int64_t keh, kew;
+    if (__builtin_mul_overflow(h.k - 1, h.dilation, &keh)) keh = INT64_MAX;
+    if (__builtin_mul_overflow(w.k - 1, w.dilation, &kew)) kew = INT64_MAX;
+    if (mode == VCONV_PADDING_EXPLICIT &&
+        (h.pad_begin > keh || h.pad_end > keh || w.pad_begin > kew || w.pad_end > kew))
       return VCONV_ERR_INVALID_PADDING;
   }
   vconv_status st = resolve_axis(&h, mode, ceil_mode);
   if (st == VCONV_OK) st = resolve_axis(&w, mode, ceil_mode);
   if (st != VCONV_OK) return st;
 
-  const int64_t in_dims[] = {d->batch, d->channels, d->in_height, d->in_width};
+  if (!extent_ok(d->batch) || !extent_ok(d->channels) || !plane_ok(&h, &w))
+    return VCONV_ERR_SIZE_OVERFLOW;
+  const int64_t in_dims[] = {d->batch, d->channels, h.in + h.pad_begin + h.pad_end,
+                             w.in + w.pad_begin + w.pad_end};
   const int64_t out_dims[] = {d->batch, d->channels, h.out, w.out};
   if (!product_ok(in_dims, 4) || !product_ok(out_dims, 4)) return VCONV_ERR_SIZE_OVERFLOW;
 
@@ -204,6 +247,8 @@ vconv_status vconv_i_pool_resolve(const vconv_pool2d_desc *d, vconv_pool_shape *
   s->pb = h.pad_end;
   s->pl = w.pad_begin;
   s->pr = w.pad_end;
+  normalise(s->H + s->pt + s->pb, s->R, &s->sh, &s->dh);
+  normalise(s->W + s->pl + s->pr, s->S, &s->sw, &s->dw);
   s->kind = d->kind;
   s->layout = d->layout;
   s->training = d->training != 0;
@@ -211,8 +256,7 @@ vconv_status vconv_i_pool_resolve(const vconv_pool2d_desc *d, vconv_pool_shape *
   if (d->kind == VCONV_POOL_WEIGHTED) {
     /* The weights' float sum in scan order: the kernels' divisor for whole windows. */
     if (!d->window_weights) return VCONV_ERR_NULL_POINTER;
-    int64_t taps;
-    if (!mul_ok(s->R, s->S, &taps)) return VCONV_ERR_SIZE_OVERFLOW;
+    const int64_t taps = s->R * s->S; /* at most the padded plane */
     float sum = 0.0f;
     for (int64_t i = 0; i < taps; i++) {
       const float x = d->window_weights[i];

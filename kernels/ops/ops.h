@@ -61,6 +61,12 @@ void vconv_i_run_split(const vconv_parallel *par, size_t pieces, size_t grain, s
                        unsigned char *scratch, size_t scratch_stride, vconv_i_piece_fn piece,
                        void *arg);
 
+/* A worker's scratch of task_bytes, rounded up to whole cache lines, and the
+ * workspace of `workers` such slices plus 64 bytes to align a caller's memory;
+ * both SIZE_MAX where they would not fit (allocation then fails). */
+size_t vconv_i_slice_bytes(size_t task_bytes);
+size_t vconv_i_slices_bytes(size_t slice_bytes, size_t workers);
+
 /* Cache-line aligned allocation of `bytes` (any size); free with vconv_i_free. */
 void *vconv_i_alloc(size_t bytes);
 void vconv_i_free(void *p);

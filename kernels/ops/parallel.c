@@ -37,6 +37,15 @@ void *vconv_i_alloc(size_t bytes) {
 
 void vconv_i_free(void *p) { free(p); }
 
+size_t vconv_i_slice_bytes(size_t task_bytes) {
+  return task_bytes > SIZE_MAX - 63 ? SIZE_MAX : (task_bytes + 63) / 64 * 64;
+}
+
+size_t vconv_i_slices_bytes(size_t slice_bytes, size_t workers) {
+  if (workers && slice_bytes > (SIZE_MAX - 64) / workers) return SIZE_MAX;
+  return slice_bytes * workers + 64;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Pieces                                                                     */
 
@@ -68,6 +77,7 @@ size_t vconv_i_chunk(double work_ns, size_t pieces) {
 
 size_t vconv_i_workers_grain(const vconv_parallel *par, size_t pieces, size_t grain) {
   size_t w = par && par->parallel_for && par->threads > 1 ? par->threads : 1;
+  if (w > VCONV_MAX_THREADS) w = VCONV_MAX_THREADS; /* a caller's count is not trusted */
   const size_t most = grain > 1 ? pieces / grain : pieces;
   if (w > most) w = most;
   return w ? w : 1;

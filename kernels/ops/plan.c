@@ -377,8 +377,12 @@ static vconv_status measure(const vconv_conv_shape *s, vconv_algorithm algo,
     if (!vconv_isa_available((vconv_isa)isa)) continue;
     for (size_t i = 0; st == VCONV_OK && i < vconv_i_conv_kernel_count(); i++) {
       const vconv_conv_kernel *k = vconv_i_conv_kernel(i);
-      if ((int)k->isa != isa || (algo != VCONV_ALGO_AUTO && k->algo != algo) || !k->applicable(s))
-        continue;
+      const int tile = vconv_i_is_winograd_tile(k->algo);
+      if ((int)k->isa != isa || !k->applicable(s)) continue;
+      if (algo == VCONV_ALGO_WINOGRAD ? !tile : algo != VCONV_ALGO_AUTO && k->algo != algo) continue;
+      /* AUTO and WINOGRAD choose only tiles within the accuracy rule; an
+       * explicit tile is the caller's choice. */
+      if (tile && k->algo != algo && !vconv_i_winograd_accurate(k->algo, s)) continue;
       const double best_ns = nfin ? fin[0].ns : 1e300;
       if (nfin && macs / (5 * vconv_i_lanes(k->isa)) > 4 * best_ns) continue;
       vconv_conv2d_op *op;
@@ -425,9 +429,11 @@ vconv_status vconv_conv2d_create_planned(const vconv_conv2d_desc *desc, vconv_al
     const entry *e = find(&held, key);
     const vconv_conv_kernel *k = e ? e->kernel : NULL;
     pthread_mutex_unlock(&mu);
-    /* Wisdom from a machine with a higher cap, or for a kernel that no
-     * longer applies, falls back to planning as if there were none. */
-    if (k && vconv_isa_available(k->isa) && k->applicable(&s))
+    /* Wisdom from a machine with a higher cap, for a kernel that no longer
+     * applies, or for a Winograd tile outside the accuracy rule (recorded by
+     * a version without it) falls back to planning as if there were none. */
+    if (k && vconv_isa_available(k->isa) && k->applicable(&s) &&
+        vconv_i_winograd_accurate(k->algo, &s))
       return vconv_i_conv_make(&s, k, weights, bias, out);
     if (flags & VCONV_PLAN_MEASURE) {
       entry ne;

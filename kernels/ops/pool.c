@@ -17,8 +17,9 @@ struct vconv_pool2d_op {
 
 vconv_status vconv_pool2d_create_for_isa(const vconv_pool2d_desc *desc, vconv_isa isa,
                                          vconv_pool2d_op **out) {
-  if (!desc || !out) return VCONV_ERR_NULL_POINTER;
+  if (!out) return VCONV_ERR_NULL_POINTER;
   *out = NULL;
+  if (!desc) return VCONV_ERR_NULL_POINTER;
   vconv_pool_shape s;
   vconv_status st = vconv_i_pool_resolve(desc, &s);
   if (st != VCONV_OK) return st;
@@ -58,6 +59,7 @@ vconv_status vconv_pool2d_create(const vconv_pool2d_desc *desc, vconv_pool2d_op 
 }
 
 vconv_status vconv_pool1d_create(const vconv_pool1d_desc *desc, vconv_pool2d_op **op) {
+  if (op) *op = NULL;
   if (!desc) return VCONV_ERR_NULL_POINTER;
   vconv_pool2d_desc d;
   vconv_pool1d_to_2d(desc, &d);
@@ -65,10 +67,11 @@ vconv_status vconv_pool1d_create(const vconv_pool1d_desc *desc, vconv_pool2d_op 
 }
 
 /* Each worker's scratch is a cache-line multiple. */
-static size_t slice(size_t bytes) { return (bytes + 63) / 64 * 64; }
+static size_t slice(size_t bytes) { return vconv_i_slice_bytes(bytes); }
 
 static size_t need_for(size_t task_ws, size_t tasks, size_t grain, const vconv_parallel *parallel) {
-  return task_ws ? slice(task_ws) * vconv_i_workers_grain(parallel, tasks, grain) + 64 : 0;
+  return task_ws ? vconv_i_slices_bytes(slice(task_ws), vconv_i_workers_grain(parallel, tasks, grain))
+                 : 0;
 }
 
 size_t vconv_pool2d_workspace_size(const vconv_pool2d_op *op, const vconv_parallel *parallel) {
@@ -84,6 +87,7 @@ static vconv_status scratch_for(size_t need, void *workspace, size_t workspace_s
   *ws = NULL;
   *owned = NULL;
   if (!need) return VCONV_OK;
+  if (need == SIZE_MAX) return VCONV_ERR_OUT_OF_MEMORY; /* saturated: no memory is that large */
   if (!workspace) {
     if (!(workspace = *owned = vconv_i_alloc(need))) return VCONV_ERR_OUT_OF_MEMORY;
     workspace_size = need;
@@ -141,6 +145,29 @@ static int has_indices(const vconv_pool_shape *s) {
 /* Indices are int32 flat positions in one input plane. */
 static int plane_fits_int32(const vconv_pool_shape *s) { return s->H * s->W <= INT32_MAX; }
 
+/* Every index in [-1, H*W): what run_with_indices can have written. */
+static int indices_ok(const vconv_pool_shape *s, const int32_t *indices) {
+  const int64_t n = s->N * s->C * s->P * s->Q, hw = s->H * s->W;
+  int bad = 0;
+  for (int64_t i = 0; i < n; i++) bad |= indices[i] < -1 || indices[i] >= hw;
+  return !bad;
+}
+
+vconv_status vconv_pool2d_flat_indices(const vconv_pool2d_op *op, const int32_t *indices,
+                                       int64_t *flat) {
+  if (!op || !indices || !flat) return VCONV_ERR_NULL_POINTER;
+  const vconv_pool_shape *s = &op->shape;
+  if (!has_indices(s)) return VCONV_ERR_UNSUPPORTED_OPTION;
+  if (!indices_ok(s, indices)) return VCONV_ERR_INVALID_ARGUMENT;
+  const int64_t PQ = s->P * s->Q, hw = s->H * s->W, n = s->N * s->C * PQ;
+  for (int64_t i = 0; i < n; i++) {
+    /* The input plane of output element i: n * C + c. */
+    const int64_t plane = s->layout == VCONV_LAYOUT_NCHW ? i / PQ : i / (PQ * s->C) * s->C + i % s->C;
+    flat[i] = indices[i] < 0 ? -1 : plane * hw + indices[i];
+  }
+  return VCONV_OK;
+}
+
 vconv_status vconv_pool2d_run_with_indices(const vconv_pool2d_op *op, const float *input,
                                            float *output, int32_t *indices, void *workspace,
                                            size_t workspace_size, const vconv_parallel *parallel) {
@@ -169,6 +196,8 @@ vconv_status vconv_pool2d_backward(const vconv_pool2d_op *op, const float *input
     default: break;
   }
   if (has_indices(s) && !plane_fits_int32(s)) return VCONV_ERR_SIZE_OVERFLOW;
+  /* The kernels write through the indices: a caller's must name a tap of its plane. */
+  if (has_indices(s) && indices && !indices_ok(s, indices)) return VCONV_ERR_INVALID_ARGUMENT;
   const size_t need = need_for(op->bwd_task_workspace, op->bwd_task_count, op->bwd_grain, parallel);
   unsigned char *ws;
   void *owned;

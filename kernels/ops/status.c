@@ -18,7 +18,7 @@ const char *vconv_status_string(vconv_status status) {
     case VCONV_ERR_INVALID_PADDING_MODE: return "unknown or inapplicable padding mode";
     case VCONV_ERR_INVALID_GROUPS:
       return "groups must be positive and divide input and output channels";
-    case VCONV_ERR_SIZE_OVERFLOW: return "a tensor size or index overflows";
+    case VCONV_ERR_SIZE_OVERFLOW: return "a size beyond the library's limits (VCONV_MAX_*)";
     case VCONV_ERR_INVALID_LAYOUT: return "unknown layout";
     case VCONV_ERR_INVALID_ACTIVATION: return "unknown activation or invalid clamp bounds";
     case VCONV_ERR_INVALID_POOL_KIND: return "unknown pooling kind";
@@ -35,7 +35,7 @@ const char *vconv_status_string(vconv_status status) {
       return "connection table leaves an output channel without inputs";
     case VCONV_ERR_INVALID_ARGUMENT: return "argument out of range";
     case VCONV_ERR_UNSUPPORTED_OPTION:
-      return "option not supported by this kind (pooling dilation other than max, indices)";
+      return "option not supported by this kind (dilated weighted or stochastic pooling, indices)";
     case VCONV_ERR_IO: return "the wisdom file cannot be opened, read or written";
     case VCONV_ERR_WISDOM_MISMATCH:
       return "the wisdom file is from another library version, kernel registry or CPU";

@@ -266,8 +266,8 @@ POOL_INLINE void separable_row(int op, const nchw_plane *c, int64_t p) {
   int64_t r0, r1;
   const int64_t h0 = p * s->sh - s->pt;
   vconv_valid_range(h0, s->dh, s->H, s->R, &r0, &r1);
-  if (r1 == r0) { /* dilated max only: the window steps over the input */
-    for (int64_t q = 0; q < s->Q; q++) yrow[q] = -INFINITY;
+  if (r1 == r0) { /* dilation only: the window steps over the input, an empty max or sum */
+    for (int64_t q = 0; q < s->Q; q++) yrow[q] = op == OP_MAX ? -INFINITY : 0.0f;
     return;
   }
   /* Interior outputs have all window columns inside the input: divisor rows * S. */
@@ -670,8 +670,7 @@ POOL_INLINE void nhwc_pixel(int op, const vconv_pool_shape *s, const float *in_n
                             const pool_win *w, const float *end) {
   const int weighted = s->kind == VCONV_POOL_WEIGHTED;
   const float d = weighted ? pool_wsum(s, w) : 1.0f;
-  const float scale =
-      op == OP_SUM && !weighted ? 1.0f / (float)(pool_avg_rows(s, w->h0) * pool_avg_cols(s, w->w0)) : 1.0f;
+  const float scale = op == OP_SUM && !weighted ? pool_avg_scale(s, w->h0, w->w0) : 1.0f;
   for (int64_t c0 = 0; c0 < s->C; c0 += VEC_W) {
     const int64_t n = s->C - c0;
     vf acc = op == OP_MAX ? vf_set1(-INFINITY) : vf_zero();

@@ -12,7 +12,10 @@
  * gradient / divisor (count, in-input weight sum, or the forward result y for
  * L2), times 1, the tap's weight or the tap's input (dy/dx = x / y).  NCHW at
  * stride 1 adds a whole row of coefficients with vector loads; NHWC adds a
- * vector of channels per tap.
+ * vector of channels per tap.  A window whose coefficient overflows (a
+ * subnormal weight sum or y under a normal gradient) is spilled: it adds
+ * gradient * (weight / sum) or gradient * (x / y) tap by tap instead, ratios
+ * of at most 1, so its taps get what they are owed rather than inf and NaN.
  */
 #include <math.h>
 #include <string.h>
@@ -66,10 +69,30 @@ static float divisor(const vconv_pool_shape *s, const pool_win *w) {
 }
 
 /* A window's coefficient: its gradient over the divisor, 0 where the divisor
- * is 0 (a weighted window with zero in-input weights, L2 with y = 0). */
-static float coefficient(const vconv_pool_shape *s, float d, float gy, float y) {
+ * is 0 (a weighted window with zero in-input weights, L2 with y = 0).  0 too
+ * where the quotient overflows a finite gradient: *spill is then set and the
+ * window goes through spill_window. */
+static float coefficient(const vconv_pool_shape *s, float d, float gy, float y, int *spill) {
   if (s->kind == VCONV_POOL_L2) d = y;
-  return d != 0.0f ? gy / d : 0.0f;
+  if (d == 0.0f) return 0.0f;
+  const float c = gy / d;
+  if (isinf(c) && !isinf(gy)) {
+    *spill = 1;
+    return 0.0f;
+  }
+  return c;
+}
+
+/* One spilled window of one channel: elements of x and gx are `stride` apart
+ * per pixel (1 in NCHW, C in NHWC), d is its divisor (y for L2). */
+static void spill_window(const vconv_pool_shape *s, const pool_win *w, float gy, float d,
+                         const float *x, float *gx, int64_t stride) {
+  for (int64_t r = w->r0; r < w->r1; r++)
+    for (int64_t t = w->t0; t < w->t1; t++) {
+      const int64_t i = ((w->h0 + r * s->dh) * s->W + (w->w0 + t * s->dw)) * stride;
+      const float num = s->kind == VCONV_POOL_L2 ? x[i] : s->weights[r * s->S + t];
+      gx[i] += gy * (num / d);
+    }
 }
 
 /* Average, weighted and L2 over one NCHW plane. */
@@ -77,22 +100,27 @@ static void nchw_linear(const vconv_pool_shape *s, const float *x, const float *
                         float *gx, const float *x_end, const float *gx_end, float *coef) {
   const int64_t W = s->W;
   for (int64_t p = 0; p < s->P; p++) {
+    int spill = 0;
     for (int64_t q = 0; q < s->Q; q++) {
       const pool_win w = pool_window_at(s, p, q);
-      coef[q] = coefficient(s, divisor(s, &w), gy[p * s->Q + q], y ? y[p * s->Q + q] : 0.0f);
+      coef[q] = coefficient(s, divisor(s, &w), gy[p * s->Q + q], y ? y[p * s->Q + q] : 0.0f, &spill);
     }
     int64_t r0, r1;
     const int64_t h0 = p * s->sh - s->pt;
-    vconv_valid_range(h0, 1, s->H, s->R, &r0, &r1);
+    vconv_valid_range(h0, s->dh, s->H, s->R, &r0, &r1);
     for (int64_t r = r0; r < r1; r++) {
-      const int64_t ih = h0 + r;
+      const int64_t ih = h0 + r * s->dh;
       float *grow = gx + ih * W;
       const float *xrow = x ? x + ih * W : NULL;
-      /* Only columns some output reaches (a huge window mostly hangs in the padding). */
-      const int64_t t_lo = s->pl - (s->Q - 1) * s->sw > 0 ? s->pl - (s->Q - 1) * s->sw : 0;
-      const int64_t t_hi = s->pl + W < s->S ? s->pl + W : s->S;
+      /* Only columns some output reaches (a huge window mostly hangs in the
+       * padding); with dilation every column is tried, its range may be empty. */
+      int64_t t_lo = 0, t_hi = s->S;
+      if (s->dw == 1) {
+        t_lo = s->pl - (s->Q - 1) * s->sw > 0 ? s->pl - (s->Q - 1) * s->sw : 0;
+        t_hi = s->pl + W < s->S ? s->pl + W : s->S;
+      }
       for (int64_t t = t_lo; t < t_hi; t++) {
-        const int64_t off = t - s->pl;
+        const int64_t off = t * s->dw - s->pl;
         int64_t q0, q1;
         vconv_valid_range(off, s->sw, W, s->Q, &q0, &q1);
         const float wt = s->kind == VCONV_POOL_WEIGHTED ? s->weights[r * s->S + t] : 1.0f;
@@ -122,6 +150,13 @@ static void nchw_linear(const vconv_pool_shape *s, const float *x, const float *
         }
       }
     }
+    for (int64_t q = 0; spill && q < s->Q; q++) {
+      const pool_win w = pool_window_at(s, p, q);
+      const float d = s->kind == VCONV_POOL_L2 ? y[p * s->Q + q] : divisor(s, &w);
+      int again = 0;
+      coefficient(s, d, gy[p * s->Q + q], d, &again);
+      if (again) spill_window(s, &w, gy[p * s->Q + q], d, x, gx, 1);
+    }
   }
 }
 
@@ -137,12 +172,13 @@ static void nhwc_linear(const vconv_pool_shape *s, const float *x, const float *
       for (int64_t c0 = c_lo; c0 < c_hi; c0 += VEC_W) {
         const int64_t n = c_hi - c0;
         float cf[VEC_W];
+        int spilled[VEC_W] = {0};
         for (int64_t l = 0; l < VEC_W; l++)
-          cf[l] = l < n ? coefficient(s, d, gy[o + c0 + l], y ? y[o + c0 + l] : 0.0f) : 0.0f;
+          cf[l] = l < n ? coefficient(s, d, gy[o + c0 + l], y ? y[o + c0 + l] : 0.0f, &spilled[l]) : 0.0f;
         const vf c = vf_loadu(cf);
         for (int64_t r = w.r0; r < w.r1; r++)
           for (int64_t t = w.t0; t < w.t1; t++) {
-            const int64_t i = ((w.h0 + r) * s->W + (w.w0 + t)) * C + c0;
+            const int64_t i = ((w.h0 + r * s->dh) * s->W + (w.w0 + t * s->dw)) * C + c0;
             vf g = load_n(gx + i, n, gx + i + n); /* other channel blocks are other tasks' */
             if (s->kind == VCONV_POOL_L2)
               g = vf_fmadd(c, load_n(x + i, n, x_end), g);
@@ -152,6 +188,10 @@ static void nhwc_linear(const vconv_pool_shape *s, const float *x, const float *
               g = vf_add(g, c);
             store_n(gx + i, g, n);
           }
+        for (int64_t l = 0; l < VEC_W && l < n; l++)
+          if (spilled[l])
+            spill_window(s, &w, gy[o + c0 + l], s->kind == VCONV_POOL_L2 ? y[o + c0 + l] : d,
+                         x ? x + c0 + l : NULL, gx + c0 + l, C);
       }
     }
 }

@@ -56,15 +56,31 @@ static inline pool_win pool_window_at(const vconv_pool_shape *s, int64_t p, int6
   return w;
 }
 
+/* Of the taps start + i * dilation, 0 <= i < taps, those inside [lo, hi). */
+static inline int64_t pool_taps_inside(int64_t start, int64_t taps, int64_t dilation, int64_t lo,
+                                       int64_t hi) {
+  if (dilation == 1) return vconv_taps_inside(start, taps, lo, hi);
+  int64_t a, b;
+  vconv_valid_range(start - lo, dilation, hi - lo, taps, &a, &b);
+  return b - a;
+}
+
 /* Rows / columns an average divides by: taps inside the input, or inside the
  * padded input for AVG_INCLUDE_PAD (ceil mode can run past the padding). */
 static inline int64_t pool_avg_rows(const vconv_pool_shape *s, int64_t h0) {
   const int incl = s->kind == VCONV_POOL_AVG_INCLUDE_PAD;
-  return vconv_taps_inside(h0, s->R, incl ? -s->pt : 0, incl ? s->H + s->pb : s->H);
+  return pool_taps_inside(h0, s->R, s->dh, incl ? -s->pt : 0, incl ? s->H + s->pb : s->H);
 }
 static inline int64_t pool_avg_cols(const vconv_pool_shape *s, int64_t w0) {
   const int incl = s->kind == VCONV_POOL_AVG_INCLUDE_PAD;
-  return vconv_taps_inside(w0, s->S, incl ? -s->pl : 0, incl ? s->W + s->pr : s->W);
+  return pool_taps_inside(w0, s->S, s->dw, incl ? -s->pl : 0, incl ? s->W + s->pr : s->W);
+}
+
+/* 1 / divisor, 0 for a window with no tap to divide by (dilation can step
+ * over the whole input): such a window's sum is 0, and so is its average. */
+static inline float pool_avg_scale(const vconv_pool_shape *s, int64_t h0, int64_t w0) {
+  const int64_t n = pool_avg_rows(s, h0) * pool_avg_cols(s, w0);
+  return n ? 1.0f / (float)n : 0.0f;
 }
 
 /* Sum of the weights of the taps inside the input, in scan order (rows, then
@@ -104,9 +120,9 @@ static inline float pool_window(const vconv_pool_shape *s, pool_plane v, int64_t
   }
   float acc = 0.0f;
   for (int64_t r = w.r0; r < w.r1; r++) {
-    const float *row = v.base + (w.h0 + r) * v.rs;
+    const float *row = v.base + (w.h0 + r * s->dh) * v.rs;
     for (int64_t t = w.t0; t < w.t1; t++) {
-      const float x = row[(w.w0 + t) * v.cs];
+      const float x = row[(w.w0 + t * s->dw) * v.cs];
       float term = x;
       if (s->kind == VCONV_POOL_L2) term = x * x;
       if (s->kind == VCONV_POOL_WEIGHTED) term = s->weights[r * s->S + t] * x;
@@ -122,7 +138,10 @@ static inline float pool_window(const vconv_pool_shape *s, pool_plane v, int64_t
       const float d = pool_wsum(s, &w);
       return d != 0.0f ? acc / d : acc * 0.0f + 0.0f;
     }
-    default: return acc / (float)(pool_avg_rows(s, w.h0) * pool_avg_cols(s, w.w0));
+    default: {
+      const int64_t n = pool_avg_rows(s, w.h0) * pool_avg_cols(s, w.w0);
+      return n ? acc / (float)n : acc;  /* no tap: acc is the empty sum, 0 */
+    }
   }
 }
 

@@ -15,7 +15,9 @@
  *   GEMM    M[xi] = V[xi] U[xi]: T independent products (tiles x Cg) (Cg x Kg)
  *           on the tier's own GEMM (kernels/gemm, vconv_gemm_macro);
  *   output  Y = A^T M A for every tile, VEC_W output channels at a time, plus
- *           bias and activation, stored where the tile's outputs exist.
+ *           bias and activation, stored where the tile's outputs exist; an
+ *           output that reads no input pixel (padding >= r) gets act(bias)
+ *           itself, exactly as direct gives it.
  *
  * Tiles cover the batch as one canvas (wino_plan.h): images side by side,
  * each with its padding, so a 13x13 map does not cost a whole ragged tile
@@ -51,9 +53,11 @@
 
 #if defined(__GNUC__)
 #  define ALWAYS_INLINE inline __attribute__((always_inline))
+#  define NOINLINE __attribute__((noinline, cold))
 #  define UNROLL _Pragma("GCC unroll 64")
 #else
 #  define ALWAYS_INLINE inline
+#  define NOINLINE
 #  define UNROLL
 #endif
 
@@ -106,6 +110,7 @@ typedef struct plan {
   int64_t pstride;        /* floats from one A panel to the next: Cg*MR + slack */
   int64_t vstride;        /* floats from one xi's A operand to the next */
   int64_t band_rows;      /* canvas rows a block's band holds */
+  int dead;               /* some output has no tap inside the image (padding >= r on a side) */
   size_t v_at, m_at, band_at, tile_at, end; /* scratch layout, floats */
 } plan;
 
@@ -137,6 +142,10 @@ static void make_plan(const vconv_conv_shape *s, const tile_def *td, plan *pl) {
   /* A block's tiles span at most this many tile rows. */
   const int64_t trows = (TX - 1 + pl->tb - 1) / TX + 1;
   pl->band_rows = (trows - 1) * td->h.m + td->h.a;
+  /* Output row p reads padded rows p .. p+r-1: all in the top padding when
+   * p + r <= pt (some p does iff pt >= r), all in the bottom one when
+   * p >= pt + H (iff pb >= r); the same for the columns. */
+  pl->dead = s->pt >= td->r || s->pb >= td->r || s->pl >= td->r || s->pr >= td->r;
   pl->v_at = 0;
   pl->m_at = pl->v_at + (size_t)(T * pl->vstride);
   pl->band_at = pl->m_at + round16((size_t)(pl->tb * T * pl->kb));
@@ -422,6 +431,105 @@ static inline void store_nchw(const vconv_conv_shape *s, const vf *y, int mh, in
   }
 }
 
+/* Where tile (ty, tx) lands: its rows (rn: image index of the canvas row's
+ * first image, -1 dropped; rp: output row) and its columns (runs); 0 if no
+ * output of it is stored. */
+static ALWAYS_INLINE int place_tile(const vconv_conv_shape *s, const vconv_wino_geom *gm, int mh,
+                                    int mw, int64_t ty, int64_t tx, int64_t *rn, int64_t *rp,
+                                    colrun *runs, int *nruns) {
+  int64_t cn[MMAX], cq[MMAX];
+  int any_r = 0;
+  for (int i = 0; i < mh; i++) {
+    const int64_t Y = ty * mh + i, iy = Y / gm->ph, p = Y % gm->ph;
+    rn[i] = iy < gm->gy && p < s->P ? iy * gm->gx : -1;
+    rp[i] = p;
+    any_r |= rn[i] >= 0;
+  }
+  for (int j = 0; j < mw; j++) {
+    const int64_t X = tx * mw + j, ix = X / gm->pw, q = X % gm->pw;
+    cn[j] = ix < gm->gx && q < s->Q ? ix : -1;
+    cq[j] = q;
+  }
+  int n = 0;
+  for (int j = 0; j < mw; j++) {
+    if (cn[j] < 0) continue;
+    if (n && runs[n - 1].ix == cn[j] && runs[n - 1].j0 + runs[n - 1].len == j)
+      runs[n - 1].len++;
+    else
+      runs[n++] = (colrun){j, 1, cn[j], cq[j]};
+  }
+  *nruns = n;
+  return any_r && n;
+}
+
+/*
+ * Outputs of one tile that read no input pixel (their rows' or their
+ * columns' taps all lie in the padding) get act(bias), for output channels
+ * k .. k+kw-1, over what the transforms stored there: the exact value, which
+ * the transforms miss because they mix every pixel of the patch into every
+ * output of the tile and the rounding of those terms does not cancel (a
+ * residue of 1e-7..1e-6 on unit data with F(4x4) and up).
+ */
+static void store_dead_tile(const vconv_conv_shape *s, const tile_def *td,
+                            const vconv_wino_geom *gm, int64_t ty, int64_t tx, const float *bias,
+                            int64_t k, int64_t kw, float *output) {
+  const int mh = td->h.m, r = td->r;
+  int64_t rn[MMAX], rp[MMAX];
+  colrun runs[MMAX];
+  int nruns;
+  if (!place_tile(s, gm, mh, td->w.m, ty, tx, rn, rp, runs, &nruns)) return;
+  unsigned dead_r = 0, any_c = 0;
+  for (int i = 0; i < mh; i++)
+    if (rn[i] >= 0 && (rp[i] + r <= s->pt || rp[i] >= s->pt + s->H)) dead_r |= 1u << i;
+  for (int u = 0; u < nruns; u++)
+    any_c |= runs[u].q0 + r <= s->pl || runs[u].q0 + runs[u].len > s->pl + s->W;
+  if (!dead_r && !any_c) return;
+  const int clamp = s->act != VCONV_ACTIVATION_NONE;
+  const vf lo = vf_set1(s->act_min), hi = vf_set1(s->act_max);
+  const int64_t pq = s->P * s->Q;
+  for (int64_t kv = 0; kv < kw; kv += VEC_W) {
+    const int nk = (int)min64(VEC_W, kw - kv);
+    vf e = !bias        ? vf_zero()
+           : nk == VEC_W ? vf_loadu(bias + k + kv)
+                         : vf_load_part(bias + k + kv, nk);
+    if (clamp) e = vf_upper(hi, vf_lower(lo, e));
+    float el[VEC_W];
+    vf_storeu(el, e);
+    for (int i = 0; i < mh; i++) {
+      if (rn[i] < 0) continue;
+      const int row_dead = (int)(dead_r >> i & 1u);
+      for (int u = 0; u < nruns; u++) {
+        const int64_t n = rn[i] + runs[u].ix;
+        if (n >= s->N) continue;
+        for (int j = 0; j < runs[u].len; j++) {
+          const int64_t q = runs[u].q0 + j;
+          if (!row_dead && q + r > s->pl && q < s->pl + s->W) continue;
+          if (s->layout == VCONV_LAYOUT_NHWC) {
+            float *d = output + ((n * s->P + rp[i]) * s->Q + q) * s->K + k + kv;
+            if (nk == VEC_W)
+              vf_storeu(d, e);
+            else
+              vf_store_part(d, e, nk);
+          } else {
+            float *d = output + (n * s->K + k + kv) * pq + rp[i] * s->Q + q;
+            for (int l = 0; l < nk; l++) d[l * pq] = el[l];
+          }
+        }
+      }
+    }
+  }
+}
+
+/* The same for the tiles t0 .. t0+tb-1, after the output stage has stored
+ * them: apart from it, which then pays one test per block pass, and only
+ * where padding >= r makes such outputs possible (plan.dead). */
+static NOINLINE void store_dead(const vconv_conv_shape *s, const tile_def *td,
+                                const vconv_wino_geom *gm, int64_t t0, int64_t tb,
+                                const float *bias, int64_t k, int64_t kw, float *output) {
+  for (int64_t t = t0; t < t0 + tb; t++)
+    store_dead_tile(s, td, gm, t / gm->TX, t % gm->TX, bias, k, kw, output);
+}
+
 /* Output transform, bias and activation of the block's tiles for output
  * channels k0 .. k0+kw-1 of group g; M holds the pass's GEMM outputs: tile tt,
  * position xi, channel k at M[(tt * T + xi) * kb + k - k0]. */
@@ -437,31 +545,10 @@ static ALWAYS_INLINE void output_block(const vconv_conv_shape *s, const tile_def
   const vf lo = vf_set1(s->act_min), hi = vf_set1(s->act_max);
   for (int64_t tt = 0; tt < tb; tt++) {
     const int64_t t = t0 + tt, ty = t / gm->TX, tx = t % gm->TX;
-    /* Where the tile's rows land (rn: image index of the canvas row's first
-     * image, -1 dropped; rp: output row) and its columns (runs). */
-    int64_t rn[MMAX], rp[MMAX], cn[MMAX], cq[MMAX];
-    int any_r = 0;
-    for (int i = 0; i < mh; i++) {
-      const int64_t Y = ty * mh + i, iy = Y / gm->ph, p = Y % gm->ph;
-      rn[i] = iy < gm->gy && p < s->P ? iy * gm->gx : -1;
-      rp[i] = p;
-      any_r |= rn[i] >= 0;
-    }
-    for (int j = 0; j < mw; j++) {
-      const int64_t X = tx * mw + j, ix = X / gm->pw, q = X % gm->pw;
-      cn[j] = ix < gm->gx && q < s->Q ? ix : -1;
-      cq[j] = q;
-    }
+    int64_t rn[MMAX], rp[MMAX];
     colrun runs[MMAX];
-    int nruns = 0;
-    for (int j = 0; j < mw; j++) {
-      if (cn[j] < 0) continue;
-      if (nruns && runs[nruns - 1].ix == cn[j] && runs[nruns - 1].j0 + runs[nruns - 1].len == j)
-        runs[nruns - 1].len++;
-      else
-        runs[nruns++] = (colrun){j, 1, cn[j], cq[j]};
-    }
-    if (!any_r || !nruns) continue;
+    int nruns;
+    if (!place_tile(s, gm, mh, mw, ty, tx, rn, rp, runs, &nruns)) continue;
     const float *mt = M + tt * T * pl->kb;
     for (int64_t kv = 0; kv < kw; kv += VEC_W) {
       const int nk = (int)min64(VEC_W, kw - kv);
@@ -496,6 +583,7 @@ static ALWAYS_INLINE void output_block(const vconv_conv_shape *s, const tile_def
       }
     }
   }
+  if (pl->dead) store_dead(s, td, gm, t0, tb, bias, g * s->Kg + k0, kw, output);
 }
 
 /* ------------------------------------------------------------------------ */

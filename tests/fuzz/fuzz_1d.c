@@ -65,7 +65,7 @@ static void conv1d(fz *f) {
   a.dilation = fz_field(f, 1, 3);
   a.pad_left = fz_field(f, 0, 3);
   a.pad_right = fz_field(f, 0, 3);
-  a.padding_mode = (vconv_padding_mode)fz_enum(f, 0, 3);
+  a.padding_mode = (vconv_padding_mode)fz_enum(f, 0, 4);
   a.groups = fz_field(f, 1, 3);
   a.layout = (vconv_layout)fz_enum(f, 0, 1);
   a.activation = (vconv_activation)fz_enum(f, 0, 2);
@@ -180,10 +180,10 @@ static void pool1d(fz *f) {
   a.stride = fz_field(f, 1, 3);
   a.pad_left = fz_field(f, 0, 3);
   a.pad_right = fz_field(f, 0, 3);
-  a.padding_mode = (vconv_padding_mode)fz_enum(f, 0, 2);
+  a.padding_mode = (vconv_padding_mode)fz_enum(f, 0, 4);
   a.ceil_mode = fz_enum(f, 0, 1);
   a.layout = (vconv_layout)fz_enum(f, 0, 1);
-  a.dilation = fz_field(f, 1, a.kind == VCONV_POOL_MAX ? 3 : 1);
+  a.dilation = fz_field(f, 1, a.kind == VCONV_POOL_WEIGHTED || a.kind == VCONV_POOL_STOCHASTIC ? 1 : 3);
   const uint8_t opts = fz_u8(f);
   a.global = (opts & 7) == 7;
   a.training = (opts >> 3) & 1;

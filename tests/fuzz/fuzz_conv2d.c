@@ -90,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   d.pad_bottom = fz_field(&f, 0, 3);
   d.pad_left = fz_field(&f, 0, 3);
   d.pad_right = fz_field(&f, 0, 3);
-  d.padding_mode = (vconv_padding_mode)fz_enum(&f, 0, 3);
+  d.padding_mode = (vconv_padding_mode)fz_enum(&f, 0, 4);
   d.groups = fz_field(&f, 1, 4);
   d.layout = (vconv_layout)fz_enum(&f, 0, 1);
   d.activation = (vconv_activation)fz_enum(&f, 0, 2);
@@ -176,7 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                             d.dilation_w, d.pad_top, d.pad_bottom, d.pad_left, d.pad_right,
                             d.groups};
   const int in_ref_range = fz_ref_range(fields, sizeof fields / sizeof fields[0]);
-  if (in_ref_range && os == VCONV_OK && (unsigned)d.padding_mode <= VCONV_PADDING_FULL) {
+  if (in_ref_range && os == VCONV_OK && (unsigned)d.padding_mode <= VCONV_PADDING_SAME_LOWER) {
     ref_geom g;
     if (ref_conv2d_geometry(&d, &g) != REF_OK || g.h.out != P || g.w.out != Q)
       fail("output_size disagrees with the reference geometry", P, Q);

@@ -74,10 +74,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   d.pad_bottom = fz_field(&f, 0, 2);
   d.pad_left = fz_field(&f, 0, 2);
   d.pad_right = fz_field(&f, 0, 2);
-  d.padding_mode = (vconv_padding_mode)fz_enum(&f, 0, 2);
+  d.padding_mode = (vconv_padding_mode)fz_enum(&f, 0, 4); /* FULL (3) is refused */
   d.ceil_mode = fz_enum(&f, 0, 1);
   d.layout = (vconv_layout)fz_enum(&f, 0, 1);
-  const int max_dil = d.kind == VCONV_POOL_MAX ? 3 : 1;
+  const int max_dil = d.kind == VCONV_POOL_WEIGHTED || d.kind == VCONV_POOL_STOCHASTIC ? 1 : 3;
   d.dilation_h = fz_field(&f, 1, max_dil);
   d.dilation_w = fz_field(&f, 1, max_dil);
   const uint8_t opts = fz_u8(&f);
@@ -211,11 +211,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   st = vconv_pool2d_run_with_indices(op, x, y, idx, ws, wsz, par);
   if (!with_idx) {
     if (st != VCONV_ERR_UNSUPPORTED_OPTION) fail("indices of a kind without a source tap", st, d.kind);
+    int64_t none; /* refused before anything is written */
+    if (vconv_pool2d_flat_indices(op, idx, &none) != VCONV_ERR_UNSUPPORTED_OPTION)
+      fail("flat_indices of a kind without indices", d.kind, 0);
   } else {
     if (st != VCONV_OK) fail("run_with_indices failed", st, 0);
     if (!same_bits(y, y0, nout)) fail("run_with_indices output differs from run's", 0, 0);
     for (int64_t i = 0; i < nout; i++)
       if (idx[i] < -1 || idx[i] >= plane) fail("index outside the input plane", i, idx[i]);
+    /* The flat N, C, H, W form, element by element in the descriptor's layout. */
+    cur_what = "flat_indices";
+    fbuf fb;
+    int64_t *flat = fbuf_alloc(&fb, (size_t)nout * sizeof(int64_t), 0);
+    if ((st = vconv_pool2d_flat_indices(op, idx, flat)) != VCONV_OK) fail("flat_indices failed", st, 0);
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t c = 0; c < C; c++)
+        for (int64_t p = 0; p < P; p++)
+          for (int64_t q = 0; q < Q; q++) {
+            const int64_t li = ref_index(d.layout, C, P, Q, n, c, p, q);
+            const int64_t want = idx[li] < 0 ? -1 : (n * C + c) * plane + idx[li];
+            if (flat[li] != want) fail("flat index differs from ((n C + c) H + h) W + w", flat[li], want);
+          }
+    fbuf_free(&fb);
   }
 
   /* The reference: logical NCHW, one plane at a time. */
@@ -274,6 +291,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     st = vconv_pool2d_backward(op, needs_x ? NULL : x_arg, needs_x ? y_arg : NULL,
                                use_idx ? idx : NULL, gy, gx, ws, wsz, par);
     if (st != VCONV_ERR_NULL_POINTER) fail("backward without a needed argument", st, needs_x);
+  }
+  /* Caller indices outside [-1, H * W): refused, and nothing written. */
+  const uint8_t corrupt = fz_u8(&f);
+  if (with_idx && nout > 0 && corrupt >= 0xc0) {
+    cur_what = "backward with a bad index";
+    static const int32_t bad[] = {-2, INT32_MIN, INT32_MAX, 0};
+    int32_t *idx2 = malloc(sizeof(int32_t) * (size_t)nout);
+    memcpy(idx2, idx, sizeof(int32_t) * (size_t)nout);
+    const int64_t at = fz_u8(&f) % nout;
+    idx2[at] = (corrupt & 3) == 3 ? (int32_t)plane : bad[corrupt & 3];
+    int64_t *flat = malloc(sizeof(int64_t) * (size_t)nout);
+    for (int64_t i = 0; i < nout; i++) flat[i] = -7;
+    if ((st = vconv_pool2d_flat_indices(op, idx2, flat)) != VCONV_ERR_INVALID_ARGUMENT)
+      fail("flat_indices took an index outside the plane", st, idx2[at]);
+    for (int64_t i = 0; i < nout; i++)
+      if (flat[i] != -7) fail("flat_indices wrote before refusing", i, flat[i]);
+    if ((st = vconv_pool2d_backward(op, x_arg, y_arg, idx2, gy, gx, ws, wsz, par)) != VCONV_ERR_INVALID_ARGUMENT)
+      fail("backward took an index outside the plane", st, idx2[at]);
+    for (int64_t i = 0; i < nin; i++)
+      if (!fz_is_sentinel(gx[i])) fail("backward wrote before refusing an index", i, nin);
+    free(idx2);
+    free(flat);
+    cur_what = "backward";
   }
   st = vconv_pool2d_backward(op, x_arg, y_arg, use_idx ? idx : NULL, gy, gx, ws, wsz, par);
   if (st != VCONV_OK) fail("backward failed", st, full);

@@ -57,7 +57,7 @@ def conv2d(N, C, H, W, K, R, S, sh=1, sw=1, dh=1, dw=1, pads=(0, 0, 0, 0), mode=
     b += field(dh, 1, 3) + field(dw, 1, 3)
     for p in pads:
         b += field(p, 0, 3)
-    b += enum(mode, 0, 3) + field(G, 1, 4) + enum(layout, 0, 1) + enum(act, 0, 2)
+    b += enum(mode, 0, 4) + field(G, 1, 4) + enum(layout, 0, 1) + enum(act, 0, 2)
     if act == 2:
         b += flt(clamp[0]) + flt(clamp[1])
     b += bytes([(bias & 1) | (2 if table else 0) | 0x14])
@@ -76,8 +76,8 @@ def pool2d(N, C, H, W, kind, R, S, sh, sw, pads=(0, 0, 0, 0), mode=0, ceil=0, la
     b += enum(kind, 0, 5) + field(R, 1, 5) + field(S, 1, 5) + field(sh, 1, 3) + field(sw, 1, 3)
     for p in pads:
         b += field(p, 0, 2)
-    b += enum(mode, 0, 2) + enum(ceil, 0, 1) + enum(layout, 0, 1)
-    maxd = 3 if kind == 0 else 1
+    b += enum(mode, 0, 4) + enum(ceil, 0, 1) + enum(layout, 0, 1)
+    maxd = 1 if kind in (4, 5) else 3
     b += field(dh, 1, maxd) + field(dw, 1, maxd)
     b += bytes([(7 if glob else 0) | (8 if training else 0)]) + struct.pack('<Q', seed)
     b += data_spec(0x77 + N + C, 0, -100, special=(kind != 3)) + data_spec(0x99, 0, -60)
@@ -105,7 +105,7 @@ def sgemm(ta, tb, M, N, K, pads=(0, 0, 0), alpha=1, beta=0, tier=0, threads=2):
 def conv1d(N, C, W, K, k, s=1, d=1, pads=(0, 0), mode=0, G=1, layout=0, act=0, algo=0, threads=2):
     b = bytes([0, TAME]) + field(N, 1, 3) + field(C, 1, 12) + field(W, 1, 40) + field(K, 1, 12)
     b += field(k, 1, 7) + field(s, 1, 3) + field(d, 1, 3) + field(pads[0], 0, 3) + field(pads[1], 0, 3)
-    b += enum(mode, 0, 3) + field(G, 1, 3) + enum(layout, 0, 1) + enum(act, 0, 2)
+    b += enum(mode, 0, 4) + field(G, 1, 3) + enum(layout, 0, 1) + enum(act, 0, 2)
     b += bytes([1]) + data_spec(0x31, 0, -60) + data_spec(0x13, 0, -60) + enum(algo, 0, 8)
     return b + parallel(threads)
 
@@ -114,8 +114,8 @@ def pool1d(N, C, W, kind, win, s=1, pads=(0, 0), mode=0, ceil=0, layout=0, dil=1
            training=0, threads=2):
     b = bytes([1, TAME]) + field(N, 1, 3) + field(C, 1, 9) + field(W, 1, 40) + enum(kind, 0, 5)
     b += field(win, 1, 6) + field(s, 1, 3) + field(pads[0], 0, 3) + field(pads[1], 0, 3)
-    b += enum(mode, 0, 2) + enum(ceil, 0, 1) + enum(layout, 0, 1)
-    b += field(dil, 1, 3 if kind == 0 else 1)
+    b += enum(mode, 0, 4) + enum(ceil, 0, 1) + enum(layout, 0, 1)
+    b += field(dil, 1, 1 if kind in (4, 5) else 3)
     b += bytes([(7 if glob else 0) | (8 if training else 0)]) + struct.pack('<Q', 11)
     b += data_spec(0x42, 0, -100, special=1)
     if kind == 4:

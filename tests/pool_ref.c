@@ -22,6 +22,7 @@ static uint32_t bits(float f) {
 /* 0 on success, -1 if the descriptor is one the header says is invalid. */
 static int axis_geom(int64_t in, int64_t k, int64_t st, int64_t dil, int64_t pb, int64_t pe,
                      vconv_padding_mode mode, int ceil_mode, int64_t *b, int64_t *e, int64_t *out) {
+  if (in < 1 || k < 1 || st < 1 || dil < 1) return -1;
   const int64_t keff = (k - 1) * dil + 1;
   if (mode == VCONV_PADDING_EXPLICIT) {
     if (pb < 0 || pe < 0 || pb > keff - 1 || pe > keff - 1) return -1;

@@ -35,5 +35,7 @@ double vconv_i_winograd_bound_ratio(vconv_algorithm algo, const vconv_conv_shape
 int vconv_i_winograd_accurate(vconv_algorithm algo, const vconv_conv_shape *s);
 vconv_status vconv_i_select_pool(vconv_isa isa, const vconv_pool_kernel **kernel);
 vconv_status vconv_i_select_gemm(vconv_isa isa, const vconv_gemm_kernel **kernel);
+/* The locally connected / tiled kernel of a tier (registry_local.c). */
+vconv_status vconv_i_select_local(vconv_isa isa, const vconv_local_kernel **kernel);
 
 #endif

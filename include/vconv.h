@@ -92,7 +92,10 @@ typedef enum vconv_status {
   /* a wisdom file from another library version, kernel registry or CPU: nothing imported */
   VCONV_ERR_WISDOM_MISMATCH = 25,
   /* a wisdom file that is not well formed (corrupt, truncated): nothing imported */
-  VCONV_ERR_WISDOM_CORRUPT = 26
+  VCONV_ERR_WISDOM_CORRUPT = 26,
+  /* a locally connected / tiled layer's tile size negative, larger than the
+   * output or not dividing it */
+  VCONV_ERR_INVALID_TILE = 27
 } vconv_status;
 
 /* Static English text for a status; never NULL (unknown codes get a generic text). */
@@ -804,6 +807,135 @@ VCONV_API vconv_status vconv_sgemm_for_isa(vconv_isa isa, int trans_a, int trans
                                            int64_t N, int64_t K, float alpha, const float *A,
                                            int64_t lda, const float *B, int64_t ldb, float beta,
                                            float *C, int64_t ldc, const vconv_parallel *parallel);
+
+/* ------------------------------------------------------------------------ */
+/* Locally connected and tiled 2-D convolution                                */
+
+/*
+ * The conv layer with unshared weights.  Output position (p, q) uses kernel
+ * (p mod tile_h, q mod tile_w) of a tile_h x tile_w set, so outputs tile_h
+ * rows (tile_w columns) apart share their parameters (tiled convolution,
+ * Ngiam et al. 2010):
+ *   tile 1 x 1          the standard convolution (one kernel shared everywhere);
+ *   tile = output size  the locally connected layer (a kernel per output position);
+ *   anything between    tiled convolution.
+ * A tile field of 0 means the output extent along that axis, so a descriptor
+ * whose tile fields stay 0 (the default) is locally connected whatever its
+ * output size.  A tile must divide the output extent (the output is covered
+ * by whole tiles), else VCONV_ERR_INVALID_TILE, as for a negative one or one
+ * larger than the output.
+ *
+ *   y[n][k][p][q] = act(b + sum_{c, r, s} W[p % th][q % tw][k][c][r][s]
+ *                             * x[n][g Cg + c][p sh - pt + r dh][q sw - pl + s dw])
+ * with g = k / Kg the group of k, Cg = C / groups, Kg = K / groups, taps in the
+ * padding contributing nothing, and b from the bias kind.
+ *
+ * Weights: [tile_h][tile_w][K][C / groups][R][S] floats, i.e. one OIHW kernel
+ * per tile position, row-major over the tile (for a locally connected layer
+ * one per output position, [P][Q][K][C/G][R][S]; a 1 x 1 tile is OIHW).
+ * Bias (vconv_local_bias): NONE; CHANNEL, K floats shared by all positions;
+ * POSITION, [tile_h][tile_w][K] floats, one per kernel position and output
+ * channel (per output position and channel when locally connected).
+ * Activations are NCHW or NHWC (the descriptor's layout), as for conv2d.
+ *
+ * Accuracy: every output (and every gradient element) is a float sum of its
+ * products with FMA where the tier has it, in a fixed order per tier and
+ * shape: within gamma(n) sum |terms| of the exact value (n terms, gamma(n) =
+ * n u / (1 - n u), u = 2^-24), and the same bits for any thread count.
+ * Connection tables are not supported (a locally connected layer can carry
+ * zero weights instead).
+ */
+typedef enum vconv_local_bias {
+  VCONV_LOCAL_BIAS_NONE = 0,
+  VCONV_LOCAL_BIAS_CHANNEL = 1,  /* K floats */
+  VCONV_LOCAL_BIAS_POSITION = 2  /* [tile_h][tile_w][K] floats */
+} vconv_local_bias;
+
+typedef struct vconv_local2d_desc {
+  /* Geometry, as in vconv_conv2d_desc (same checks and statuses). */
+  int64_t batch, in_channels, in_height, in_width, out_channels;
+  int64_t kernel_h, kernel_w;
+  int64_t stride_h, stride_w;
+  int64_t dilation_h, dilation_w;
+  int64_t pad_top, pad_bottom, pad_left, pad_right; /* VCONV_PADDING_EXPLICIT */
+  vconv_padding_mode padding_mode;
+  int64_t groups;
+  vconv_layout layout;
+  vconv_activation activation;
+  float act_min, act_max;
+  /* Kernel periods along the output rows and columns: 0 (default) = the
+   * output extent (locally connected), 1 = shared; each must divide it. */
+  int64_t tile_h, tile_w;
+  vconv_local_bias bias;         /* unknown value: VCONV_ERR_INVALID_ARGUMENT */
+} vconv_local2d_desc;
+
+/* Defaults as vconv_conv2d_desc_init, tile 0 x 0 (locally connected), no bias. */
+VCONV_API void vconv_local2d_desc_init(vconv_local2d_desc *desc);
+/* Validates the descriptor and returns the output height and width. */
+VCONV_API vconv_status vconv_local2d_output_size(const vconv_local2d_desc *desc,
+                                                 int64_t *out_height, int64_t *out_width);
+/* Floats of weights and of bias the descriptor takes (the layouts above);
+ * either pointer may be NULL.  A weight count past VCONV_MAX_ELEMENTS:
+ * VCONV_ERR_SIZE_OVERFLOW.  LeNet-5 C1 locally connected: 117,600 and 4,704. */
+VCONV_API vconv_status vconv_local2d_param_count(const vconv_local2d_desc *desc,
+                                                 int64_t *weights, int64_t *biases);
+
+typedef struct vconv_local2d_op vconv_local2d_op;
+
+/*
+ * Create: validates, copies and packs weights (required) and bias (required
+ * unless the bias kind is NONE; ignored then) once; the caller may free them
+ * afterwards.  The packed copy is about the size of the weights (output
+ * channels rounded up to whole vectors of the tier).  create_for_isa names a
+ * tier as vconv_conv2d_create_for_isa does (VCONV_ISA_AUTO: the effective
+ * tier, which VCONV_ISA and vconv_set_max_isa cap).
+ */
+VCONV_API vconv_status vconv_local2d_create(const vconv_local2d_desc *desc, const float *weights,
+                                            const float *bias, vconv_local2d_op **op);
+VCONV_API vconv_status vconv_local2d_create_for_isa(const vconv_local2d_desc *desc, vconv_isa isa,
+                                                    const float *weights, const float *bias,
+                                                    vconv_local2d_op **op);
+/* Bytes of scratch run() and both backward passes need with this `parallel`
+ * (0 is possible; the backward passes of NCHW layers need the output gradient
+ * once more, regrouped). */
+VCONV_API size_t vconv_local2d_workspace_size(const vconv_local2d_op *op,
+                                              const vconv_parallel *parallel);
+/* Forward: input N x C x H x W, output N x K x P x Q (overwritten), both in
+ * the layout; workspace and parallel as in vconv_conv2d_run. */
+VCONV_API vconv_status vconv_local2d_run(const vconv_local2d_op *op, const float *input,
+                                         float *output, void *workspace, size_t workspace_size,
+                                         const vconv_parallel *parallel);
+/*
+ * Backward passes.  grad_output (N x K x P x Q, the layout) is the gradient
+ * of the loss with respect to the pre-activation sum: with a fused
+ * activation the caller applies its derivative first (ReLU: 0 where the
+ * output is 0).
+ * backward_data:    grad_input (N x C x H x W), overwritten: the sum over
+ *                   every output and tap that read each input element.
+ * backward_weights: grad_weights (the weight layout), overwritten: the sum over
+ *                   the batch and every output position that shares the kernel;
+ *                   grad_bias (the bias kind's layout) likewise, or NULL for
+ *                   none (ignored when the kind is NONE).  input is the
+ *                   forward input.
+ * Buffers must not overlap.
+ */
+VCONV_API vconv_status vconv_local2d_backward_data(const vconv_local2d_op *op,
+                                                   const float *grad_output, float *grad_input,
+                                                   void *workspace, size_t workspace_size,
+                                                   const vconv_parallel *parallel);
+VCONV_API vconv_status vconv_local2d_backward_weights(const vconv_local2d_op *op,
+                                                      const float *input, const float *grad_output,
+                                                      float *grad_weights, float *grad_bias,
+                                                      void *workspace, size_t workspace_size,
+                                                      const vconv_parallel *parallel);
+/* "local/<tier>". */
+VCONV_API const char *vconv_local2d_kernel_name(const vconv_local2d_op *op);
+VCONV_API vconv_isa vconv_local2d_isa(const vconv_local2d_op *op);
+/* NULL is a no-op. */
+VCONV_API void vconv_local2d_destroy(vconv_local2d_op *op);
+/* Tiers for which a locally connected kernel is built (index 0 .. count-1). */
+VCONV_API size_t vconv_local2d_variant_count(void);
+VCONV_API vconv_status vconv_local2d_variant(size_t index, vconv_isa *isa);
 
 #ifdef __cplusplus
 }

@@ -113,4 +113,43 @@ static inline void vconv_valid_range(int64_t off, int64_t stride, int64_t extent
   *last = hi;
 }
 
+/* Locally connected and tiled convolution (kernels/local): the convolution's
+ * geometry (conn NULL) and the tile, resolved (th | P, tw | Q). */
+typedef struct vconv_local_shape {
+  vconv_conv_shape c;
+  int64_t th, tw;           /* output (p, q) uses kernel (p % th, q % tw) */
+  vconv_local_bias bias;
+} vconv_local_shape;
+
+/*
+ * Each pass runs pass(task) for every task in [0, tasks) with a worker's
+ * scratch of *_scratch(s) bytes (64-byte aligned, NULL when 0); tasks write
+ * disjoint outputs in an order that does not depend on the split.  The
+ * backward passes read the output gradient as a panel [N][P][Q][G][Kv] (Kv:
+ * Kg rounded up to whole vectors, zeros past Kg), which panel() builds over
+ * panel_tasks tasks; panel_floats 0: the gradient already is that panel.
+ */
+typedef struct vconv_local_kernel {
+  vconv_isa isa;
+  const char *name;         /* "local/<tier>" */
+  /* Floats of packed weights and bias (SIZE_MAX when beyond size_t); pack()
+   * turns the caller's weights and bias (NULL for none) into them once. */
+  size_t (*packed_floats)(const vconv_local_shape *s);
+  void (*pack)(const vconv_local_shape *s, const float *weights, const float *bias, float *packed);
+  size_t (*fwd_tasks)(const vconv_local_shape *s);
+  void (*forward)(const vconv_local_shape *s, const float *packed, const float *input,
+                  float *output, size_t task);
+  size_t (*panel_floats)(const vconv_local_shape *s);
+  size_t (*panel_tasks)(const vconv_local_shape *s);
+  void (*panel)(const vconv_local_shape *s, const float *grad_output, float *panel, size_t task);
+  size_t (*bwd_data_tasks)(const vconv_local_shape *s);
+  size_t (*bwd_data_scratch)(const vconv_local_shape *s);
+  void (*backward_data)(const vconv_local_shape *s, const float *packed, const float *panel,
+                        float *grad_input, void *scratch, size_t task);
+  /* Weight tasks first, then the bias tasks (which do nothing when grad_bias is NULL). */
+  size_t (*bwd_weights_tasks)(const vconv_local_shape *s);
+  void (*backward_weights)(const vconv_local_shape *s, const float *panel, const float *input,
+                           float *grad_weights, float *grad_bias, size_t task);
+} vconv_local_kernel;
+
 #endif

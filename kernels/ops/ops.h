@@ -67,6 +67,12 @@ void vconv_i_run_split(const vconv_parallel *par, size_t pieces, size_t grain, s
 size_t vconv_i_slice_bytes(size_t task_bytes);
 size_t vconv_i_slices_bytes(size_t slice_bytes, size_t workers);
 
+/* The caller's workspace (checked against need), aligned up to a cache line,
+ * or one allocated for the call (*owned, freed with vconv_i_free); *ws NULL
+ * when need is 0. */
+vconv_status vconv_i_scratch(size_t need, void *workspace, size_t workspace_size,
+                             unsigned char **ws, void **owned);
+
 /* Cache-line aligned allocation of `bytes` (any size); free with vconv_i_free. */
 void *vconv_i_alloc(size_t bytes);
 void vconv_i_free(void *p);

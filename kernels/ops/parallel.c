@@ -37,6 +37,21 @@ void *vconv_i_alloc(size_t bytes) {
 
 void vconv_i_free(void *p) { free(p); }
 
+vconv_status vconv_i_scratch(size_t need, void *workspace, size_t workspace_size,
+                             unsigned char **ws, void **owned) {
+  *ws = NULL;
+  *owned = NULL;
+  if (!need) return VCONV_OK;
+  if (need == SIZE_MAX) return VCONV_ERR_OUT_OF_MEMORY; /* saturated: no memory is that large */
+  if (!workspace) {
+    if (!(workspace = *owned = vconv_i_alloc(need))) return VCONV_ERR_OUT_OF_MEMORY;
+    workspace_size = need;
+  }
+  if (workspace_size < need) return VCONV_ERR_WORKSPACE_TOO_SMALL;
+  *ws = (unsigned char *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
+  return VCONV_OK;
+}
+
 size_t vconv_i_slice_bytes(size_t task_bytes) {
   return task_bytes > SIZE_MAX - 63 ? SIZE_MAX : (task_bytes + 63) / 64 * 64;
 }

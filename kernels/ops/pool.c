@@ -81,22 +81,6 @@ size_t vconv_pool2d_workspace_size(const vconv_pool2d_op *op, const vconv_parall
   return f > b ? f : b;
 }
 
-/* The caller's workspace (checked), or one allocated for the call (*owned). */
-static vconv_status scratch_for(size_t need, void *workspace, size_t workspace_size,
-                                unsigned char **ws, void **owned) {
-  *ws = NULL;
-  *owned = NULL;
-  if (!need) return VCONV_OK;
-  if (need == SIZE_MAX) return VCONV_ERR_OUT_OF_MEMORY; /* saturated: no memory is that large */
-  if (!workspace) {
-    if (!(workspace = *owned = vconv_i_alloc(need))) return VCONV_ERR_OUT_OF_MEMORY;
-    workspace_size = need;
-  }
-  if (workspace_size < need) return VCONV_ERR_WORKSPACE_TOO_SMALL;
-  *ws = (unsigned char *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
-  return VCONV_OK;
-}
-
 typedef struct pool_call {
   const vconv_pool2d_op *op;
   const float *in;
@@ -121,7 +105,7 @@ static vconv_status forward(const vconv_pool2d_op *op, const float *input, float
   const size_t need = need_for(op->task_workspace, op->task_count, op->grain, parallel);
   unsigned char *ws;
   void *owned;
-  const vconv_status st = scratch_for(need, workspace, workspace_size, &ws, &owned);
+  const vconv_status st = vconv_i_scratch(need, workspace, workspace_size, &ws, &owned);
   if (st != VCONV_OK) return st;
   pool_call call = {op, input, output, indices, {0}};
   vconv_i_run_split(parallel, op->task_count, op->grain, op->chunk, ws, slice(op->task_workspace),
@@ -202,7 +186,7 @@ vconv_status vconv_pool2d_backward(const vconv_pool2d_op *op, const float *input
   const size_t need = need_for(op->bwd_task_workspace, op->bwd_task_count, op->bwd_grain, parallel);
   unsigned char *ws;
   void *owned;
-  const vconv_status st = scratch_for(need, workspace, workspace_size, &ws, &owned);
+  const vconv_status st = vconv_i_scratch(need, workspace, workspace_size, &ws, &owned);
   if (st != VCONV_OK) return st;
   pool_call call = {op, NULL, NULL, NULL, {input, output, indices, grad_output, grad_input}};
   /* What the kind does not use stays NULL, so a kernel cannot read it by mistake. */

@@ -40,6 +40,8 @@ const char *vconv_status_string(vconv_status status) {
     case VCONV_ERR_WISDOM_MISMATCH:
       return "the wisdom file is from another library version, kernel registry or CPU";
     case VCONV_ERR_WISDOM_CORRUPT: return "the wisdom file is malformed, truncated or altered";
+    case VCONV_ERR_INVALID_TILE:
+      return "tile size negative, larger than the output or not dividing it";
   }
   return "unknown vconv status";
 }

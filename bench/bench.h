@@ -109,6 +109,12 @@ int64_t bench_read_bytes(int level);
 /* One core's FMA peak at `isa` in FLOP/s from a short run (about 20 ms, best
  * window): the context's clock check when the peak rows are not in the run. */
 double bench_fma_peak_quick(vconv_isa isa);
+/* One core's read bandwidth in B/s of level 0..3 (l1, l2, l3, dram; buffers of
+ * bench_read_bytes) with the effective tier's loads, best pass of a 50 ms run. */
+double bench_read_peak_quick(int level);
+
+/* Locally connected and tiled rows (local.c). */
+void bench_register_local(void);
 
 /* ---- the machine (machine.c) ---- */
 typedef struct bench_clock {

@@ -235,6 +235,7 @@ int main(int argc, char **argv) {
   if (!peer_cap) {
     bench_register_peaks();
     bench_register_gemm();
+    bench_register_local();
     if (bench_have_openblas())
       bm_unit(bm_register("gemm.sq1024/openblas/peer/n:1/t:1", bench_openblas_gemm, (void *)(size_t)1024), BM_MS);
   }

@@ -266,7 +266,7 @@ static void pool1d(fz *f) {
     /* Height 1: NCHW and NHWC are NCW and NWC. */
     ref_relayout(x, d.layout, xn, VCONV_LAYOUT_NCHW, a.batch, a.channels, 1, a.in_width);
     ref_relayout(y, d.layout, yn, VCONV_LAYOUT_NCHW, a.batch, a.channels, 1, Q);
-    for (int64_t pl = 0; pl < a.batch * a.channels; pl++)
+    for (int64_t pl = 0; pl < a.batch * a.channels && nout > 0; pl++)
       for (int64_t q = 0; q < Q; q++) {
         const int64_t o = pl * Q + q;
         const refout r = ref_window(&d, &g, xn + pl * a.in_width, wcopy, o, 0, q);

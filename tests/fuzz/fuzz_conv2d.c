@@ -290,7 +290,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fail("no Winograd bound for a shape the tile accepted", wi, 0);
       free(xn);
     }
-    for (int64_t b = 0; b < N; b++)
+    for (int64_t b = 0; b < N && nout > 0; b++) /* nout: N may be huge over an empty plane */
       for (int64_t k = 0; k < K; k++)
         for (int64_t p = 0; p < P; p++)
           for (int64_t q = 0; q < Q; q++) {

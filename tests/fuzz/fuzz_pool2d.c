@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   d.channels = fz_field(&f, 1, 9);
   d.in_height = fz_field(&f, 1, 16);
   d.in_width = fz_field(&f, 1, 16);
-  d.kind = (vconv_pool_kind)fz_enum(&f, 0, 5);
+  d.kind = (vconv_pool_kind)fz_enum(&f, 0, 6);
   d.window_h = fz_field(&f, 1, 5);
   d.window_w = fz_field(&f, 1, 5);
   d.stride_h = fz_field(&f, 1, 3);
@@ -84,6 +84,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   d.global = (opts & 7) == 7;
   d.training = (opts >> 3) & 1;
   d.seed = fz_u64(&f);
+  if (d.kind == VCONV_POOL_LP) {
+    /* Tame: the norms a binding passes (p = 2 is the L2 kernel), and two
+     * that create must refuse; wild: any double. */
+    static const double ps[] = {1.0, 1.5, 2.0, 3.0, 4.5, 7.0, 0.5, INFINITY};
+    d.norm_p = f.tame ? ps[fz_u8(&f) % 8] : (double)fz_float(&f);
+  }
   const fz_data xspec = fz_data_spec(&f, -100, 50, 1), gspec = fz_data_spec(&f, -60, 30, 0);
   cur_desc = &d;
   cur_what = "create";
@@ -105,9 +111,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!(w[i] >= 0.0f && w[i] <= 0x1p20f)) plain_weights = 0;
       }
       d.window_weights = w;
-    } else if (nw < 0 || nw > MAX_WEIGHTS) {
-      /* Too many to allocate, or no count defined: the descriptor must be
-       * rejected before one weight is read. */
+    } else if (nw > MAX_WEIGHTS) {
+      /* A window this large may be valid (SAME pads up to it) and then reads
+       * all its weights: more than this target allocates. */
+      return 0;
+    } else {
+      /* No count defined: the descriptor must be rejected before one weight
+       * is read. */
       d.window_weights = fbuf_alloc(&wb, sizeof(float), 0);
     }
   }
@@ -224,7 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fbuf fb;
     int64_t *flat = fbuf_alloc(&fb, (size_t)nout * sizeof(int64_t), 0);
     if ((st = vconv_pool2d_flat_indices(op, idx, flat)) != VCONV_OK) fail("flat_indices failed", st, 0);
-    for (int64_t n = 0; n < N; n++)
+    for (int64_t n = 0; n < N && nout > 0; n++) /* nout: N may be huge when C is 0 */
       for (int64_t c = 0; c < C; c++)
         for (int64_t p = 0; p < P; p++)
           for (int64_t q = 0; q < Q; q++) {
@@ -237,7 +247,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   /* The reference: logical NCHW, one plane at a time. */
   int64_t ref_work = -1; /* the reference visits every tap of every window */
-  const int ref_ok = have_geom && plain_weights && taps >= 0 && fz_mul(nout, taps, &ref_work) &&
+  /* The Lp bound counts ceil(p) roundings of pow: only moderate p. */
+  const int ref_ok = have_geom && plain_weights && taps >= 0 &&
+                     (d.kind != VCONV_POOL_LP || d.norm_p <= 64.0) && fz_mul(nout, taps, &ref_work) &&
                      ref_work <= FZ_MAX_REF_WORK;
   float *xn = NULL, *yn = NULL;
   refout *ref = NULL;
@@ -248,7 +260,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ref = malloc(sizeof(refout) * (size_t)(nout ? nout : 1));
     ref_relayout(xsave, d.layout, xn, VCONV_LAYOUT_NCHW, N, C, H, W);
     ref_relayout(y0, d.layout, yn, VCONV_LAYOUT_NCHW, N, C, P, Q);
-    for (int64_t pl = 0; pl < N * C; pl++)
+    for (int64_t pl = 0; pl < N * C && nout > 0; pl++)
       for (int64_t p = 0; p < P; p++)
         for (int64_t q = 0; q < Q; q++) {
           const int64_t o = (pl * P + p) * Q + q;
@@ -281,9 +293,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (int64_t i = 0; i < nin; i++) gx[i] = fz_sentinel();
   /* Minimal arguments (what the header says the kind needs), or all of them. */
   const int full = (bmode >> 6) & 1, use_idx = with_idx && !full && ((bmode >> 7) & 1);
-  const int needs_x = d.kind == VCONV_POOL_L2 || (d.kind == VCONV_POOL_STOCHASTIC && !d.training) ||
+  const int lp = d.kind == VCONV_POOL_L2 || d.kind == VCONV_POOL_LP;
+  const int needs_x = lp || (d.kind == VCONV_POOL_STOCHASTIC && !d.training) ||
                       (with_idx && !use_idx);
-  const int needs_y = d.kind == VCONV_POOL_L2;
+  const int needs_y = lp;
   const float *x_arg = full || needs_x ? x : NULL, *y_arg = full || needs_y ? y0 : NULL;
   /* One needed argument left out: VCONV_ERR_NULL_POINTER, nothing else. */
   const uint8_t drop = fz_u8(&f);

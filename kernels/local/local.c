@@ -226,7 +226,7 @@ static size_t mul_sat(size_t a, size_t b) {
 
 static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 
-static size_t local_packed_floats(const vconv_local_shape *s) {
+static size_t kpacked_floats(const vconv_local_shape *s) {
   const vconv_conv_shape *c = &s->c;
   const tiling t = fwd_tiling(s);
   const size_t kb = (size_t)t.nv * VEC_W;
@@ -237,8 +237,8 @@ static size_t local_packed_floats(const vconv_local_shape *s) {
   return add_sat(w, b);
 }
 
-static void local_pack(const vconv_local_shape *s, const float *weights, const float *bias,
-                       float *packed) {
+static void kpack(const vconv_local_shape *s, const float *weights, const float *bias,
+                  float *packed) {
   const vconv_conv_shape *c = &s->c;
   const layout_ L = packed_layout(s);
   const int64_t RS = c->R * c->S, CRS = c->Cg * RS;
@@ -276,15 +276,207 @@ static vf activate(const vconv_conv_shape *s, vf x) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Forward along output columns                                               */
+/*
+ * With few output channels per group (LeNet C1: 6), channel vectors would be
+ * mostly padding (6 of 16 AVX-512 lanes), which wastes the FMAs and, worse at
+ * batch 1, streams the zeros with the weights.  NCHW layers with unit column
+ * stride then also pack the weights with VEC_W output columns of one row in
+ * the lanes, [row kernel][column block][group][k][c][r][s][VEC_W] (a tap in
+ * the padding packed as 0, lanes past the row as 0), and the forward pass
+ * loads VEC_W contiguous input pixels per tap (lanes in the padding masked,
+ * never read), shared by KT output channels x T images.  The channel-vector
+ * packing stays for backward data.
+ */
+#define SP_KT 8 /* output channels per tile */
+#if defined(VCONV_TIER_AVX512) || defined(VCONV_TIER_NEON)
+#  define SP_TILES(X) S4(X, 1) S4(X, 2) S4(X, 3) S4(X, 4) S4(X, 5) S4(X, 6) S3(X, 7) S3(X, 8)
+#else
+#  define SP_TILES(X) S4(X, 1) S4(X, 2) S3(X, 3) S3(X, 4) S2(X, 5) S2(X, 6) S1(X, 7) S1(X, 8)
+#endif
+
+static int64_t nqb_of(const vconv_local_shape *s) { return cdiv(s->c.Q, VEC_W); }
+
+static int use_columns(const vconv_local_shape *s) {
+  const vconv_conv_shape *c = &s->c;
+  if (VEC_W == 1 || c->layout != VCONV_LAYOUT_NCHW || c->sw != 1) return 0;
+  /* The lanes each packing fills. */
+  return (double)c->Kg / (double)(nvk_of(s) * VEC_W) < (double)c->Q / (double)(nqb_of(s) * VEC_W);
+}
+
+typedef struct sp_box {
+  const float *w;            /* weights of (c, r0, s = 0), k at w + k wk */
+  int64_t wk, wc, wr;        /* per k, per c, per r */
+  const float *x;            /* input row of (c = 0, r0), image t at x + t xt */
+  int64_t xt, xc, xr;
+  int64_t nc, nr, S, dw;
+  int64_t off;               /* column of lane 0 at s = 0: q0 - pl */
+  int64_t W;
+  int lanes;                 /* output columns in the block */
+} sp_box;
+
+LC_INLINE void sp_run(const int T, const int KT, vf *out, const sp_box *b) {
+  vf acc[SP_KT * DMAX];
+  LC_UNROLL for (int i = 0; i < T * KT; i++) acc[i] = vf_zero();
+  const int64_t wk = b->wk, xt = b->xt;
+  for (int64_t c = 0; c < b->nc; c++)
+    for (int64_t r = 0; r < b->nr; r++) {
+      const float *w = b->w + c * b->wc + r * b->wr, *x = b->x + c * b->xc + r * b->xr;
+      for (int64_t sx = 0; sx < b->S; sx++, w += VEC_W) {
+        const int64_t iw = b->off + sx * b->dw;
+        const int64_t lo = iw < 0 ? -iw : 0, hi = b->W - iw < b->lanes ? b->W - iw : b->lanes;
+        if (lo >= hi) continue;
+        vf xv[DMAX];
+        if (lo == 0 && hi == VEC_W) {
+          LC_UNROLL for (int t = 0; t < T; t++) xv[t] = vf_loadu(x + t * xt + iw);
+        } else {
+          LC_UNROLL for (int t = 0; t < T; t++) xv[t] = vf_load_lanes(x + t * xt + iw, (int)lo, (int)hi);
+        }
+        LC_UNROLL for (int k = 0; k < KT; k++) {
+          const vf wv = vf_loadu(w + k * wk);
+          LC_UNROLL for (int t = 0; t < T; t++) acc[t * KT + k] = vf_fmadd(wv, xv[t], acc[t * KT + k]);
+        }
+      }
+    }
+  LC_UNROLL for (int i = 0; i < T * KT; i++) out[i] = acc[i];
+}
+
+typedef void (*sp_fn)(vf *out, const sp_box *b);
+#define SP_DEF(T, KT) static void sp_##T##_##KT(vf *out, const sp_box *b) { sp_run(T, KT, out, b); }
+SP_TILES(SP_DEF)
+#define SP_ENTRY(T, KT) [KT - 1][T - 1] = sp_##T##_##KT,
+static const sp_fn sp_fns[SP_KT][DMAX] = {SP_TILES(SP_ENTRY)};
+
+typedef struct sp_tiling {
+  int kt, t;                 /* output channels, images per tile */
+  int64_t nkt, nnb;          /* channel blocks per group, image blocks */
+} sp_tiling;
+
+static sp_tiling sp_tiles(const vconv_local_shape *s) {
+  const vconv_conv_shape *c = &s->c;
+  sp_tiling d;
+  d.nkt = cdiv(c->Kg, min64(SP_KT, c->Kg));
+  d.kt = (int)cdiv(c->Kg, d.nkt);
+  int tm = 0;
+  while (tm < DMAX && sp_fns[d.kt - 1][tm]) tm++;
+  d.nnb = cdiv(c->N, min64(tm, c->N));
+  d.t = (int)cdiv(c->N, d.nnb);
+  return d;
+}
+
+/* Floats of one column block of one kernel row: G Kg Cg R S VEC_W. */
+static int64_t sp_block(const vconv_conv_shape *c) { return c->G * c->Kg * c->Cg * c->R * c->S * VEC_W; }
+
+static size_t sp_floats(const vconv_local_shape *s) {
+  const vconv_conv_shape *c = &s->c;
+  const size_t rows = mul_sat((size_t)s->th, (size_t)nqb_of(s));
+  size_t w = mul_sat(mul_sat(rows, (size_t)(c->G * c->Kg)), (size_t)c->Cg);
+  w = mul_sat(mul_sat(mul_sat(w, (size_t)c->R), (size_t)c->S), VEC_W);
+  const size_t b = s->bias == VCONV_LOCAL_BIAS_NONE ? 0 : mul_sat(rows, (size_t)(c->G * c->Kg * VEC_W));
+  return add_sat(w, b);
+}
+
+static void sp_pack(const vconv_local_shape *s, const float *weights, const float *bias,
+                    float *dst) {
+  const vconv_conv_shape *c = &s->c;
+  const int64_t RS = c->R * c->S, CRS = c->Cg * RS, nqb = nqb_of(s);
+  for (int64_t py = 0; py < s->th; py++)
+    for (int64_t qb = 0; qb < nqb; qb++)
+      for (int64_t k = 0; k < c->K; k++)
+        for (int64_t t = 0; t < CRS; t++, dst += VEC_W)
+          for (int64_t l = 0; l < VEC_W; l++) {
+            const int64_t q = qb * VEC_W + l, iw = q - c->pl + t % c->S * c->dw;
+            const int inside = q < c->Q && iw >= 0 && iw < c->W;
+            const int64_t pos = py * s->tw + q % s->tw;
+            dst[l] = inside ? weights[(pos * c->K + k) * CRS + t] : 0.0f;
+          }
+  if (s->bias == VCONV_LOCAL_BIAS_NONE) return;
+  for (int64_t py = 0; py < s->th; py++)
+    for (int64_t qb = 0; qb < nqb; qb++)
+      for (int64_t k = 0; k < c->K; k++, dst += VEC_W)
+        for (int64_t l = 0; l < VEC_W; l++) {
+          const int64_t q = qb * VEC_W + l, pos = py * s->tw + q % s->tw;
+          dst[l] = q >= c->Q ? 0.0f : s->bias == VCONV_LOCAL_BIAS_CHANNEL ? bias[k] : bias[pos * c->K + k];
+        }
+}
+
+/* Task (g, channel block, output row p): every column block, every image. */
+static void sp_forward(const vconv_local_shape *s, const float *packed, const float *input,
+                       float *output, size_t task) {
+  const vconv_conv_shape *c = &s->c;
+  const sp_tiling d = sp_tiles(s);
+  const int64_t p = (int64_t)task % c->P, rest = (int64_t)task / c->P;
+  const int64_t kt = rest % d.nkt, g = rest / d.nkt;
+  const int64_t k0 = kt * d.kt, KT = min64(d.kt, c->Kg - k0);
+  if (KT <= 0) return;
+  const int64_t RS = c->R * c->S, CRS = c->Cg * RS, nqb = nqb_of(s), py = p % s->th;
+  const int64_t hb = p * c->sh - c->pt;
+  int64_t r0, r1;
+  tap_range(hb, c->dh, c->H, c->R, &r0, &r1);
+  const float *wts = packed + kpacked_floats(s); /* after the channel-vector packing */
+  const float *bias = s->bias == VCONV_LOCAL_BIAS_NONE ? NULL : wts + s->th * nqb * sp_block(c);
+  for (int64_t qb = 0; qb < nqb; qb++) {
+    const int64_t q0 = qb * VEC_W, row = py * nqb + qb;
+    sp_box b;
+    b.w = wts + row * sp_block(c) + (g * c->Kg + k0) * CRS * VEC_W + r0 * c->S * VEC_W;
+    b.wk = CRS * VEC_W;
+    b.wc = RS * VEC_W;
+    b.wr = c->S * VEC_W;
+    b.xt = c->C * c->H * c->W;
+    b.xc = c->H * c->W;
+    b.xr = c->dh * c->W;
+    b.nc = c->Cg;
+    b.nr = r1 - r0;
+    b.S = c->S;
+    b.dw = c->dw;
+    b.off = q0 - c->pl;
+    b.W = c->W;
+    b.lanes = (int)min64(VEC_W, c->Q - q0);
+    const float *bv = bias ? bias + (row * c->G * c->Kg + g * c->Kg + k0) * VEC_W : NULL;
+    for (int64_t n0 = 0; n0 < c->N; n0 += d.t) {
+      const int T = (int)min64(d.t, c->N - n0);
+      b.x = input + n0 * b.xt + g * c->Cg * b.xc + (hb + r0 * c->dh) * c->W;
+      vf acc[SP_KT * DMAX];
+      sp_fns[KT - 1][T - 1](acc, &b);
+      for (int t = 0; t < T; t++)
+        for (int64_t k = 0; k < KT; k++) {
+          const vf y = activate(c, bv ? vf_add(acc[t * KT + k], vf_loadu(bv + k * VEC_W)) : acc[t * KT + k]);
+          float *o = output + (((n0 + t) * c->K + g * c->Kg + k0 + k) * c->P + p) * c->Q + q0;
+          if (b.lanes == VEC_W)
+            vf_storeu(o, y);
+          else
+            vf_store_part(o, y, b.lanes);
+        }
+    }
+  }
+}
+
+/* Both packings when the forward pass runs along columns. */
+static size_t local_packed_floats(const vconv_local_shape *s) {
+  return use_columns(s) ? add_sat(kpacked_floats(s), sp_floats(s)) : kpacked_floats(s);
+}
+
+static void local_pack(const vconv_local_shape *s, const float *weights, const float *bias,
+                       float *packed) {
+  kpack(s, weights, bias, packed);
+  if (use_columns(s)) sp_pack(s, weights, bias, packed + kpacked_floats(s));
+}
+
+/* ------------------------------------------------------------------------ */
 /* Forward                                                                    */
 
 static size_t local_fwd_tasks(const vconv_local_shape *s) {
+  if (use_columns(s)) return (size_t)(s->c.G * sp_tiles(s).nkt * s->c.P);
   return (size_t)(s->c.G * fwd_tiling(s).nvb * s->c.P);
 }
 
 /* Task (g, K-block, output row p): every position of the row, every image. */
 static void local_forward(const vconv_local_shape *s, const float *packed, const float *input,
                           float *output, size_t task) {
+  if (use_columns(s)) {
+    sp_forward(s, packed, input, output, task);
+    return;
+  }
   const vconv_conv_shape *c = &s->c;
   const tiling tl = fwd_tiling(s);
   const layout_ L = packed_layout(s);

@@ -886,7 +886,9 @@ typedef struct vconv_local2d_op vconv_local2d_op;
  * Create: validates, copies and packs weights (required) and bias (required
  * unless the bias kind is NONE; ignored then) once; the caller may free them
  * afterwards.  The packed copy is about the size of the weights (output
- * channels rounded up to whole vectors of the tier).  create_for_isa names a
+ * channels rounded up to whole vectors of the tier; twice that for NCHW
+ * layers with few output channels per group, whose forward pass has a
+ * packing of its own along output columns).  create_for_isa names a
  * tier as vconv_conv2d_create_for_isa does (VCONV_ISA_AUTO: the effective
  * tier, which VCONV_ISA and vconv_set_max_isa cap).
  */

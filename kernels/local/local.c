@@ -96,13 +96,17 @@ typedef struct box {
   int64_t n1, n2, n3;
 } box;
 
-/* Independent accumulator sets a T x NV tile rotates through along the box's
- * innermost axis: enough FMA chains in flight (two units x four cycles) when
- * the tile alone is small (batch 1), as long as the sets fit the registers. */
+/* Independent accumulator sets a T x NV tile rotates through, so that enough
+ * FMA chains are in flight (two units x four cycles) when the tile alone is
+ * small (batch 1), as long as the sets fit the registers: SETS per row of
+ * the box's middle axis along its inner axis, rows taken in pairs (the inner
+ * axis is often a kernel row of 5 or fewer taps). */
 #if defined(VCONV_TIER_AVX512) || defined(VCONV_TIER_NEON)
 #  define CHAINS(tn) ((tn) >= 8 ? 1 : (tn) >= 4 ? 2 : (tn) == 3 ? 3 : 4)
+#  define PAIRED(tn) ((tn) <= 4)
 #else
 #  define CHAINS(tn) ((tn) >= 4 ? 1 : (tn) >= 2 ? 2 : 4)
+#  define PAIRED(tn) ((tn) <= 2)
 #endif
 
 LC_INLINE void box_step(const int T, const int NV, vf *acc, const float *w, const float *x,
@@ -115,26 +119,38 @@ LC_INLINE void box_step(const int T, const int NV, vf *acc, const float *w, cons
   }
 }
 
+/* One row of the box's inner axis into sets acc[0 .. SETS). */
+LC_INLINE void box_row(const int T, const int NV, const int SETS, vf *acc, const float *w,
+                       const float *x, int64_t w3, int64_t x3, int64_t n3, int64_t xt) {
+  const int TN = T * NV;
+  int64_t i3 = 0;
+  for (; i3 + SETS <= n3; i3 += SETS, w += SETS * w3, x += SETS * x3)
+    LC_UNROLL for (int j = 0; j < SETS; j++) box_step(T, NV, acc + j * TN, w + j * w3, x + j * x3, xt);
+  LC_UNROLL for (int j = 0; j + 1 < SETS; j++)
+    if (i3 + j < n3) box_step(T, NV, acc + j * TN, w + j * w3, x + j * x3, xt);
+}
+
 LC_INLINE void box_run(const int T, const int NV, vf *accp, const box *b) {
-  const int TN = T * NV, SETS = CHAINS(T * NV);
-  /* Set j is acc[j TN ..]; a local copy, as vector stores through accp may
-   * alias the float loads.  (At most 24 registers in every tier's tiles.) */
-  vf acc[24];
+  const int TN = T * NV, SETS = CHAINS(T * NV), ROWS = PAIRED(T * NV) ? 2 : 1;
+  /* Set j of row parity h is acc[(h SETS + j) TN ..]; a local copy, as vector
+   * stores through accp may alias the float loads.  (At most 24 registers.) */
+  vf acc[32];
   LC_UNROLL for (int i = 0; i < TN; i++) acc[i] = accp[i];
-  LC_UNROLL for (int i = TN; i < SETS * TN; i++) acc[i] = vf_zero();
+  LC_UNROLL for (int i = TN; i < ROWS * SETS * TN; i++) acc[i] = vf_zero();
   const int64_t w1 = b->w1, w2 = b->w2, w3 = b->w3, xt = b->xt, x1 = b->x1, x2 = b->x2,
                 x3 = b->x3, n2 = b->n2, n3 = b->n3;
-  for (int64_t i1 = 0; i1 < b->n1; i1++)
-    for (int64_t i2 = 0; i2 < n2; i2++) {
-      const float *w = b->w + i1 * w1 + i2 * w2, *x = b->x + i1 * x1 + i2 * x2;
-      int64_t i3 = 0;
-      for (; i3 + SETS <= n3; i3 += SETS, w += SETS * w3, x += SETS * x3)
-        LC_UNROLL for (int j = 0; j < SETS; j++) box_step(T, NV, acc + j * TN, w + j * w3, x + j * x3, xt);
-      LC_UNROLL for (int j = 0; j + 1 < SETS; j++)
-        if (i3 + j < n3) box_step(T, NV, acc + j * TN, w + j * w3, x + j * x3, xt);
-    }
+  for (int64_t i1 = 0; i1 < b->n1; i1++) {
+    const float *w = b->w + i1 * w1, *x = b->x + i1 * x1;
+    int64_t i2 = 0;
+    if (ROWS == 2)
+      for (; i2 + 2 <= n2; i2 += 2) {
+        box_row(T, NV, SETS, acc, w + i2 * w2, x + i2 * x2, w3, x3, n3, xt);
+        box_row(T, NV, SETS, acc + SETS * TN, w + (i2 + 1) * w2, x + (i2 + 1) * x2, w3, x3, n3, xt);
+      }
+    for (; i2 < n2; i2++) box_row(T, NV, SETS, acc, w + i2 * w2, x + i2 * x2, w3, x3, n3, xt);
+  }
   /* The sets summed in one fixed order. */
-  LC_UNROLL for (int j = 1; j < SETS; j++)
+  LC_UNROLL for (int j = 1; j < ROWS * SETS; j++)
     LC_UNROLL for (int i = 0; i < TN; i++) acc[i] = vf_add(acc[i], acc[j * TN + i]);
   LC_UNROLL for (int i = 0; i < TN; i++) accp[i] = acc[i];
 }

@@ -509,6 +509,31 @@ VCONV_API void vconv_wisdom_forget(void);
 VCONV_API size_t vconv_conv2d_variant_count(void);
 VCONV_API vconv_status vconv_conv2d_variant(size_t index, vconv_algorithm *algo, vconv_isa *isa);
 
+/*
+ * Named plans.  A kernel may have several loop nests (paths) that its plan
+ * chooses between per shape; a plan's name is "<kernel name>:<path>", e.g.
+ * "direct/avx2:spatial".  The paths today: direct's "blocked" (output
+ * channels in vectors), "spatial" (output width in vectors; stride 1) and
+ * "depthwise" (NHWC, one channel per group); im2col's "gemm"; each Winograd
+ * tile's "canvas".  Index 0 .. vconv_conv2d_plan_count()-1 lists every
+ * (kernel, path) pair of the variants above (a static string per index,
+ * NULL past the end), so tests and benchmarks can run every path, not only
+ * the one a shape happens to pick.
+ *
+ * vconv_conv2d_create_named() is create() with that plan forced (or, given a
+ * kernel name alone, with the kernel's own choice of path): INVALID_ARGUMENT
+ * for a name that is not in the list, ISA_UNAVAILABLE for a tier that cannot
+ * run here, UNSUPPORTED_ALGORITHM where the path does not apply to the shape
+ * (spatial with stride > 1, ...).  Results are those of the same path chosen
+ * by AUTO.  vconv_conv2d_plan_of() names the plan an operator runs.
+ */
+VCONV_API size_t vconv_conv2d_plan_count(void);
+VCONV_API const char *vconv_conv2d_plan_name(size_t index);
+VCONV_API vconv_status vconv_conv2d_create_named(const vconv_conv2d_desc *desc, const char *plan,
+                                                 const float *weights, const float *bias,
+                                                 vconv_conv2d_op **op);
+VCONV_API const char *vconv_conv2d_plan_of(const vconv_conv2d_op *op);
+
 /* ------------------------------------------------------------------------ */
 /* 1-D convolution: a convenience over 2-D with height 1                     */
 

@@ -14,7 +14,7 @@
  * large layers (single-thread measurements, Zen 5, AVX-512), and only with
  * enough channels for the transforms to amortise.  Both consider only the
  * tiles whose error bound on the shape is within ACCURACY_M of direct's
- * (below), and so does the planner (kernels/ops/plan.c).
+ * (below), and so do the measuring planner (measure.c) and wisdom (plan.c).
  */
 #include <math.h>
 #include <pthread.h>

@@ -461,13 +461,16 @@ VCONV_API void vconv_conv2d_destroy(vconv_conv2d_op *op);
  *                      descriptor and thread count, if it can run here, else
  *                      the heuristic (VCONV_ALGO_AUTO above).
  *   VCONV_PLAN_MEASURE algo AUTO: without wisdom for the key, times every
- *                      candidate (each applicable algorithm on each tier that
- *                      can run here; the kernels' own blocking follows the
- *                      shape and the caches) on scratch data with `parallel`,
- *                      keeps the fastest and records it as wisdom: those
- *                      within 1.5x of the first pass's best (at most 4) run
- *                      again in 5-15 interleaved rounds and the lowest median
- *                      wins.  An explicit algo times that algorithm's tiers
+ *                      candidate (each path of each applicable algorithm on
+ *                      each tier that can run here; the kernels' own blocking
+ *                      follows the shape and the caches) on scratch data with
+ *                      `parallel`, keeps the fastest and records its plan as
+ *                      wisdom: those within 1.5x of the first pass's best (at
+ *                      most 4) and the heuristic's choice on the effective
+ *                      tier run again in 7-15 interleaved rounds; the
+ *                      heuristic's choice is kept unless another is faster
+ *                      round by round by more than 2% (5% for a lower tier;
+ *                      README, "Planner").  An explicit algo times that algorithm's tiers
  *                      (VCONV_ALGO_WINOGRAD: its tiles) and records nothing.
  *                      AUTO, timed or from wisdom, and WINOGRAD take only
  *                      Winograd tiles within the accuracy rule (above).

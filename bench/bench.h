@@ -79,8 +79,11 @@ void bench_rate(bm_state *st, const char *counter, double per_iter, double wall)
 void bench_layer_counters(bm_state *st, const bench_layer *l, int64_t batch, double wall);
 
 /* ---- benchmark cases ---- */
+/* OURS: a named plan (conv) or a tier (pool); AUTO: the heuristic, no wisdom
+ * (what a framework gets); TUNED: create_planned with the wisdom of
+ * VCONV_WISDOM. */
 typedef enum bench_impl {
-  IMPL_OURS, IMPL_AUTO,
+  IMPL_OURS, IMPL_AUTO, IMPL_TUNED,
   IMPL_ONEDNN, IMPL_ONEDNN_NCHW, IMPL_ONEDNN_WINO, IMPL_XNNPACK, IMPL_OPENBLAS
 } bench_impl;
 
@@ -91,6 +94,7 @@ typedef struct bench_case {
   bench_impl impl;
   vconv_algorithm algo;
   vconv_isa isa;
+  char plan[64]; /* OURS conv: the plan created by name (a kernel name: its own path) */
 } bench_case;
 
 /* Our parallel-for over a pthread pool (threadpool.c); NULL for 1 thread. */
@@ -99,7 +103,9 @@ void bench_parallel_shutdown(void);
 
 /* Ours (ours.c). */
 void bench_ours(bm_state *st, void *arg);
-int bench_ours_applicable(const bench_layer *l, vconv_algorithm algo, vconv_isa isa);
+/* The plan vconv_conv2d_create_named(plan) runs on the layer at this batch
+ * ("<kernel>:<path>", into out), or 0 where it does not apply here. */
+int bench_ours_plan(const bench_layer *l, int64_t batch, const char *plan, char *out, size_t n);
 
 /* Peak benchmarks (peak_main.c) and the per-tier kernels (peak.c). */
 void bench_register_peaks(void);

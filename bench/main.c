@@ -16,24 +16,56 @@
 #include "bench_version.h"
 
 static const char *impl_name(bench_impl i) {
-  static const char *const names[] = {"", "auto", "onednn", "onednn_nchw", "onednn_wino",
+  static const char *const names[] = {"", "auto", "tuned", "onednn", "onednn_nchw", "onednn_wino",
                                       "xnnpack", "openblas_im2col"};
   return names[i];
 }
 
-static void add(const bench_layer *l, int64_t batch, int threads, bench_impl impl,
-                vconv_algorithm algo, vconv_isa isa, const char *impl_str, const char *tier) {
+static void add_plan(const bench_layer *l, int64_t batch, int threads, bench_impl impl,
+                     vconv_algorithm algo, vconv_isa isa, const char *impl_str, const char *tier,
+                     const char *plan) {
   bench_case *c = calloc(1, sizeof *c);
   if (!c) abort();
-  *c = (bench_case){l, batch, threads, impl, algo, isa};
+  *c = (bench_case){l, batch, threads, impl, algo, isa, ""};
+  if (plan) snprintf(c->plan, sizeof c->plan, "%s", plan);
   char name[160];
   snprintf(name, sizeof name, "%s.%s/%s/%s/n:%lld/t:%d", l->net, l->name, impl_str, tier,
            (long long)batch, threads);
-  bm_fn fn = impl <= IMPL_AUTO ? bench_ours
+  bm_fn fn = impl <= IMPL_TUNED ? bench_ours
              : impl == IMPL_XNNPACK ? bench_xnnpack
              : impl == IMPL_OPENBLAS ? bench_openblas
                                      : bench_onednn;
   bm_unit(bm_register(name, fn, c), BM_US);
+}
+
+static void add(const bench_layer *l, int64_t batch, int threads, bench_impl impl,
+                vconv_algorithm algo, vconv_isa isa, const char *impl_str, const char *tier) {
+  add_plan(l, batch, threads, impl, algo, isa, impl_str, tier, NULL);
+}
+
+/* Conv rows of ours: per variant that runs here, the kernel's own choice of
+ * path (impl "<algorithm>"), then each other path that applies, forced by
+ * name (impl "<algorithm>:<path>"), so the planner's choice of path can be
+ * checked against every alternative. */
+static void add_conv_plans(const bench_layer *l, int64_t batch, int threads) {
+  for (size_t i = 0; i < vconv_conv2d_variant_count(); i++) {
+    vconv_algorithm algo;
+    vconv_isa isa;
+    if (vconv_conv2d_variant(i, &algo, &isa) != VCONV_OK || !vconv_isa_available(isa)) continue;
+    const char *an = vconv_algorithm_name(algo), *tn = vconv_isa_name(isa);
+    char kernel[64], own[64], got[64], impl[80];
+    snprintf(kernel, sizeof kernel, "%s/%s", an, tn);
+    if (!bench_ours_plan(l, batch, kernel, own, sizeof own)) continue;
+    add_plan(l, batch, threads, IMPL_OURS, algo, isa, an, tn, kernel);
+    const size_t klen = strlen(kernel);
+    for (size_t j = 0; j < vconv_conv2d_plan_count(); j++) {
+      const char *plan = vconv_conv2d_plan_name(j);
+      if (strncmp(plan, kernel, klen) != 0 || plan[klen] != ':' || strcmp(plan, own) == 0) continue;
+      if (!bench_ours_plan(l, batch, plan, got, sizeof got)) continue;
+      snprintf(impl, sizeof impl, "%s:%s", an, plan + klen + 1);
+      add_plan(l, batch, threads, IMPL_OURS, algo, isa, impl, tn, plan);
+    }
+  }
 }
 
 /*
@@ -57,8 +89,6 @@ static void register_layer(const bench_layer *l, int64_t batch, int threads) {
       add(l, batch, threads, IMPL_OPENBLAS, VCONV_ALGO_AUTO, VCONV_ISA_AUTO, "openblas_im2col", tier);
     return;
   }
-  char seen[64][48];
-  size_t nseen = 0;
   if (l->is_pool) {
     for (size_t i = 0; i < vconv_pool2d_variant_count(); i++) {
       vconv_isa isa;
@@ -66,21 +96,12 @@ static void register_layer(const bench_layer *l, int64_t batch, int threads) {
       add(l, batch, threads, IMPL_OURS, VCONV_ALGO_AUTO, isa, "pool", vconv_isa_name(isa));
     }
   } else {
-    for (size_t i = 0; i < vconv_conv2d_variant_count(); i++) {
-      vconv_algorithm algo;
-      vconv_isa isa;
-      if (vconv_conv2d_variant(i, &algo, &isa) != VCONV_OK) continue;
-      if (!bench_ours_applicable(l, algo, isa)) continue;
-      char key[48];
-      snprintf(key, sizeof key, "%s/%s", vconv_algorithm_name(algo), vconv_isa_name(isa));
-      int dup = 0;
-      for (size_t j = 0; j < nseen; j++) dup |= !strcmp(seen[j], key);
-      if (dup || nseen == 64) continue;
-      strcpy(seen[nseen++], key);
-      add(l, batch, threads, IMPL_OURS, algo, isa, vconv_algorithm_name(algo), vconv_isa_name(isa));
-    }
+    add_conv_plans(l, batch, threads);
   }
   add(l, batch, threads, IMPL_AUTO, VCONV_ALGO_AUTO, VCONV_ISA_AUTO, "auto", vconv_isa_name(eff));
+  const char *wisdom = getenv("VCONV_WISDOM");
+  if (!l->is_pool && wisdom && *wisdom)
+    add(l, batch, threads, IMPL_TUNED, VCONV_ALGO_AUTO, VCONV_ISA_AUTO, "tuned", vconv_isa_name(eff));
   const bench_impl dnnl[] = {IMPL_ONEDNN, IMPL_ONEDNN_NCHW, IMPL_ONEDNN_WINO};
   for (size_t i = 0; i < 3; i++)
     if (bench_onednn_applicable(l, batch, dnnl[i])) /* winograd: only where oneDNN accepts it */
@@ -173,7 +194,7 @@ static void add_context(int all_threads, int argc, char **argv) {
   bm_add_context("threads_all", s);
   {
     const char *w = getenv("VCONV_WISDOM");
-    bm_add_context("wisdom", w && *w ? w : "none (auto rows use the heuristic)");
+    bm_add_context("wisdom", w && *w ? w : "none (no tuned rows; auto rows are always the heuristic)");
   }
   snprintf(s, sizeof s, "%s %s", BENCH_CC_ID, BENCH_CC_VERSION);
   bm_add_context("compiler", s);

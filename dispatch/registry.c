@@ -1,67 +1,88 @@
 /*
- * The kernel tables: the one list the dispatcher chooses from and tests and
+ * The kernel tables, generated from the variant list (kernels/variants.h) for
+ * every built tier: what the planner chooses from and what tests and
  * benchmarks enumerate, so no kernel exists without being tested and timed.
  */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "dispatch.h"
+#include "variants.h"
 #include "vconv_config.h"
 
-#define TIER_KERNELS(tier)                                   \
-  extern const vconv_conv_kernel vconv_direct_kernel__##tier; \
-  extern const vconv_conv_kernel vconv_im2col_kernel__##tier; \
-  extern const vconv_pool_kernel vconv_pool_kernel__##tier;   \
-  extern const vconv_gemm_kernel vconv_gemm_kernel__##tier;  \
-  extern const vconv_conv_kernel vconv_winograd_f2x2_3x3_kernel__##tier; \
-  extern const vconv_conv_kernel vconv_winograd_f4x4_3x3_kernel__##tier; \
-  extern const vconv_conv_kernel vconv_winograd_f6x6_3x3_kernel__##tier; \
-  extern const vconv_conv_kernel vconv_winograd_f4x5_3x3_kernel__##tier; \
-  extern const vconv_conv_kernel vconv_winograd_f2x2_5x5_kernel__##tier;
+/* The kernel of a variant-list entry (variants.h) on the tier TIER names. */
+#define CAT4_(a, b, c, d) a##b##c##d
+#define CAT4(a, b, c, d) CAT4_(a, b, c, d)
+#define SYM(stem) CAT4(vconv_, stem, _kernel__, TIER)
+#define CONV_EXTERN(stem, ALGO) extern const vconv_conv_kernel SYM(stem);
+#define WINO_EXTERN(tn, ALGO, ...) CONV_EXTERN(winograd_##tn, ALGO)
+#define CONV_ENTRY(stem, ALGO) &SYM(stem),
+#define WINO_ENTRY(tn, ALGO, ...) CONV_ENTRY(winograd_##tn, ALGO)
 
 #ifdef VCONV_BUILT_SCALAR
-TIER_KERNELS(scalar)
+#define TIER scalar
+extern const vconv_pool_kernel vconv_pool_kernel__scalar;
+extern const vconv_gemm_kernel vconv_gemm_kernel__scalar;
+VCONV_CONV_ALGOS(CONV_EXTERN, WINO_EXTERN)
+#undef TIER
 #endif
 #ifdef VCONV_BUILT_SSE41
-TIER_KERNELS(sse41)
+#define TIER sse41
+extern const vconv_pool_kernel vconv_pool_kernel__sse41;
+extern const vconv_gemm_kernel vconv_gemm_kernel__sse41;
+VCONV_CONV_ALGOS(CONV_EXTERN, WINO_EXTERN)
+#undef TIER
 #endif
 #ifdef VCONV_BUILT_AVX2
-TIER_KERNELS(avx2)
+#define TIER avx2
+extern const vconv_pool_kernel vconv_pool_kernel__avx2;
+extern const vconv_gemm_kernel vconv_gemm_kernel__avx2;
+VCONV_CONV_ALGOS(CONV_EXTERN, WINO_EXTERN)
+#undef TIER
 #endif
 #ifdef VCONV_BUILT_AVX512
-TIER_KERNELS(avx512)
+#define TIER avx512
+extern const vconv_pool_kernel vconv_pool_kernel__avx512;
+extern const vconv_gemm_kernel vconv_gemm_kernel__avx512;
+VCONV_CONV_ALGOS(CONV_EXTERN, WINO_EXTERN)
+#undef TIER
 #endif
 #ifdef VCONV_BUILT_NEON
-TIER_KERNELS(neon)
+#define TIER neon
+extern const vconv_pool_kernel vconv_pool_kernel__neon;
+extern const vconv_gemm_kernel vconv_gemm_kernel__neon;
+VCONV_CONV_ALGOS(CONV_EXTERN, WINO_EXTERN)
+#undef TIER
 #endif
 
-#define WINOGRAD_KERNELS(tier)                                                       \
-  &vconv_winograd_f2x2_3x3_kernel__##tier, &vconv_winograd_f4x4_3x3_kernel__##tier,   \
-      &vconv_winograd_f6x6_3x3_kernel__##tier, &vconv_winograd_f4x5_3x3_kernel__##tier, \
-      &vconv_winograd_f2x2_5x5_kernel__##tier,
-
+/* Tier by tier, each tier's entries in the list's order. */
 static const vconv_conv_kernel *const conv_kernels[] = {
 #ifdef VCONV_BUILT_SCALAR
-    &vconv_direct_kernel__scalar,
-    &vconv_im2col_kernel__scalar,
-    WINOGRAD_KERNELS(scalar)
+#define TIER scalar
+    VCONV_CONV_ALGOS(CONV_ENTRY, WINO_ENTRY)
+#undef TIER
 #endif
 #ifdef VCONV_BUILT_SSE41
-    &vconv_direct_kernel__sse41,
-    &vconv_im2col_kernel__sse41,
-    WINOGRAD_KERNELS(sse41)
+#define TIER sse41
+    VCONV_CONV_ALGOS(CONV_ENTRY, WINO_ENTRY)
+#undef TIER
 #endif
 #ifdef VCONV_BUILT_AVX2
-    &vconv_direct_kernel__avx2,
-    &vconv_im2col_kernel__avx2,
-    WINOGRAD_KERNELS(avx2)
+#define TIER avx2
+    VCONV_CONV_ALGOS(CONV_ENTRY, WINO_ENTRY)
+#undef TIER
 #endif
 #ifdef VCONV_BUILT_AVX512
-    &vconv_direct_kernel__avx512,
-    &vconv_im2col_kernel__avx512,
-    WINOGRAD_KERNELS(avx512)
+#define TIER avx512
+    VCONV_CONV_ALGOS(CONV_ENTRY, WINO_ENTRY)
+#undef TIER
 #endif
 #ifdef VCONV_BUILT_NEON
-    &vconv_direct_kernel__neon,
-    &vconv_im2col_kernel__neon,
-    WINOGRAD_KERNELS(neon)
+#define TIER neon
+    VCONV_CONV_ALGOS(CONV_ENTRY, WINO_ENTRY)
+#undef TIER
 #endif
 };
 
@@ -112,58 +133,6 @@ const vconv_pool_kernel *vconv_i_pool_kernel(size_t i) {
   return i < LEN(pool_kernels) ? pool_kernels[i] : NULL;
 }
 
-/*
- * AUTO heuristic: the first algorithm in this order that is applicable and
- * wanted for the shape (auto_wants), on the same tier.  Measured single
- * threaded on Zen 5 (AVX-512, NCHW and NHWC, batch 1 and 16) against the
- * direct kernel:
- *   im2col wins clearly on pointwise convolutions (1x1, stride 1, no
- *     padding: the input is the GEMM operand itself, no im2col is built),
- *     1.3x to 3x, and on NCHW layers with few input channels per group and
- *     enough output channels to fill the GEMM tile (a 3-channel stem 3x3:
- *     1.4x), where direct has little to vectorise along the reduction;
- *   direct wins or ties everywhere else (AlexNet conv2-5, 3x3 layers of
- *     16-384 channels: 0.7-0.95x for im2col), and on tiny or depthwise
- *     layers, where the GEMM's tiles are mostly padding.
- */
-static const vconv_algorithm auto_order[] = {VCONV_ALGO_IM2COL, VCONV_ALGO_DIRECT};
-
-static int auto_wants(vconv_algorithm algo, const vconv_conv_shape *s) {
-  if (algo != VCONV_ALGO_IM2COL) return 1;
-  const int pointwise = s->R == 1 && s->S == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 &&
-                        s->pb == 0 && s->pl == 0 && s->pr == 0;
-  if (pointwise) return s->Kg >= 8 && s->Cg >= 8;
-  return s->layout == VCONV_LAYOUT_NCHW && s->Cg <= 4 && s->Kg >= 16 && s->P * s->Q >= 1024;
-}
-
-static const vconv_conv_kernel *find(vconv_algorithm algo, vconv_isa isa) {
-  for (size_t i = 0; i < LEN(conv_kernels); i++)
-    if (conv_kernels[i]->algo == algo && conv_kernels[i]->isa == isa) return conv_kernels[i];
-  return NULL;
-}
-
-vconv_status vconv_i_select_conv(vconv_algorithm algo, vconv_isa isa, const vconv_conv_shape *s,
-                                 const vconv_conv_kernel **kernel) {
-  if ((int)algo < 0 || (int)algo >= VCONV_ALGO_COUNT) return VCONV_ERR_INVALID_ALGORITHM;
-  if (algo == VCONV_ALGO_AUTO) {
-    /* Winograd first, where it wins (winograd_auto.c); then the order above. */
-    if ((*kernel = vconv_i_winograd_auto(isa, s)) != NULL) return VCONV_OK;
-    for (size_t i = 0; i < LEN(auto_order); i++) {
-      const vconv_conv_kernel *k = find(auto_order[i], isa);
-      if (k && k->applicable(s) && auto_wants(auto_order[i], s)) {
-        *kernel = k;
-        return VCONV_OK;
-      }
-    }
-    return VCONV_ERR_UNSUPPORTED_ALGORITHM;
-  }
-  const vconv_conv_kernel *k = algo == VCONV_ALGO_WINOGRAD ? vconv_i_winograd_tile(isa, s, NULL)
-                                                          : find(algo, isa);
-  if (!k || !k->applicable(s)) return VCONV_ERR_UNSUPPORTED_ALGORITHM;
-  *kernel = k;
-  return VCONV_OK;
-}
-
 vconv_status vconv_i_select_pool(vconv_isa isa, const vconv_pool_kernel **kernel) {
   for (size_t i = 0; i < LEN(pool_kernels); i++)
     if (pool_kernels[i]->isa == isa) {
@@ -199,4 +168,37 @@ vconv_status vconv_pool2d_variant(size_t index, vconv_isa *isa) {
   if (index >= LEN(pool_kernels)) return VCONV_ERR_INVALID_ARGUMENT;
   *isa = pool_kernels[index]->isa;
   return VCONV_OK;
+}
+
+const vconv_conv_kernel *vconv_i_conv_kernel_named(const char *name, size_t len) {
+  for (size_t i = 0; i < LEN(conv_kernels); i++)
+    if (strncmp(conv_kernels[i]->name, name, len) == 0 && conv_kernels[i]->name[len] == '\0')
+      return conv_kernels[i];
+  return NULL;
+}
+
+/* ---- named plans: every (kernel, path) pair, "<kernel>:<path>" ----------- */
+
+#define PLAN_NAME_MAX 64
+static char (*plan_names)[PLAN_NAME_MAX];
+static size_t plan_total;
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static void make_names(void) {
+  size_t n = 0;
+  for (size_t i = 0; i < LEN(conv_kernels); i++) n += (size_t)conv_kernels[i]->npaths;
+  if (!(plan_names = malloc(n * sizeof *plan_names))) return; /* then no plan has a name */
+  for (size_t i = 0, j = 0; i < LEN(conv_kernels); i++)
+    for (int p = 0; p < conv_kernels[i]->npaths; p++, j++)
+      snprintf(plan_names[j], PLAN_NAME_MAX, "%s:%s", conv_kernels[i]->name, conv_kernels[i]->paths[p]);
+  plan_total = n;
+}
+
+size_t vconv_conv2d_plan_count(void) {
+  pthread_once(&names_once, make_names);
+  return plan_total;
+}
+
+const char *vconv_conv2d_plan_name(size_t index) {
+  return index < vconv_conv2d_plan_count() ? plan_names[index] : NULL;
 }

@@ -464,13 +464,16 @@ VCONV_API void vconv_conv2d_destroy(vconv_conv2d_op *op);
  *                      descriptor and thread count, if it can run here, else
  *                      the heuristic (VCONV_ALGO_AUTO above).
  *   VCONV_PLAN_MEASURE algo AUTO: without wisdom for the key, times every
- *                      candidate (each applicable algorithm on each tier that
- *                      can run here; the kernels' own blocking follows the
- *                      shape and the caches) on scratch data with `parallel`,
- *                      keeps the fastest and records it as wisdom: those
- *                      within 1.5x of the first pass's best (at most 4) run
- *                      again in 5-15 interleaved rounds and the lowest median
- *                      wins.  An explicit algo times that algorithm's tiers
+ *                      candidate (each path of each applicable algorithm on
+ *                      each tier that can run here; the kernels' own blocking
+ *                      follows the shape and the caches) on scratch data with
+ *                      `parallel`, keeps the fastest and records its plan as
+ *                      wisdom: those within 1.5x of the first pass's best (at
+ *                      most 4) and the heuristic's choice on the effective
+ *                      tier run again in 7-15 interleaved rounds; the
+ *                      heuristic's choice is kept unless another is faster
+ *                      round by round by more than 2% (5% for a lower tier;
+ *                      README, "Planner").  An explicit algo times that algorithm's tiers
  *                      (VCONV_ALGO_WINOGRAD: its tiles) and records nothing.
  *                      AUTO, timed or from wisdom, and WINOGRAD take only
  *                      Winograd tiles within the accuracy rule (above).
@@ -511,6 +514,31 @@ VCONV_API void vconv_wisdom_forget(void);
  */
 VCONV_API size_t vconv_conv2d_variant_count(void);
 VCONV_API vconv_status vconv_conv2d_variant(size_t index, vconv_algorithm *algo, vconv_isa *isa);
+
+/*
+ * Named plans.  A kernel may have several loop nests (paths) that its plan
+ * chooses between per shape; a plan's name is "<kernel name>:<path>", e.g.
+ * "direct/avx2:spatial".  The paths today: direct's "blocked" (output
+ * channels in vectors), "spatial" (output width in vectors; stride 1) and
+ * "depthwise" (NHWC, one channel per group); im2col's "gemm"; each Winograd
+ * tile's "canvas".  Index 0 .. vconv_conv2d_plan_count()-1 lists every
+ * (kernel, path) pair of the variants above (a static string per index,
+ * NULL past the end), so tests and benchmarks can run every path, not only
+ * the one a shape happens to pick.
+ *
+ * vconv_conv2d_create_named() is create() with that plan forced (or, given a
+ * kernel name alone, with the kernel's own choice of path): INVALID_ARGUMENT
+ * for a name that is not in the list, ISA_UNAVAILABLE for a tier that cannot
+ * run here, UNSUPPORTED_ALGORITHM where the path does not apply to the shape
+ * (spatial with stride > 1, ...).  Results are those of the same path chosen
+ * by AUTO.  vconv_conv2d_plan_of() names the plan an operator runs.
+ */
+VCONV_API size_t vconv_conv2d_plan_count(void);
+VCONV_API const char *vconv_conv2d_plan_name(size_t index);
+VCONV_API vconv_status vconv_conv2d_create_named(const vconv_conv2d_desc *desc, const char *plan,
+                                                 const float *weights, const float *bias,
+                                                 vconv_conv2d_op **op);
+VCONV_API const char *vconv_conv2d_plan_of(const vconv_conv2d_op *op);
 
 /* ------------------------------------------------------------------------ */
 /* 1-D convolution: a convenience over 2-D with height 1                     */

@@ -25,35 +25,76 @@ typedef struct vconv_conv_shape {
   const unsigned char *conn; /* K x Cg, or NULL for dense; owned by the operator */
 } vconv_conv_shape;
 
+/* What plans depend on besides the shape: the machine, measured once per
+ * process by the planning module (plan/machine.c) and passed in, so that no
+ * kernel asks the system anything.  Cache sizes are clamped to plausible
+ * values there (a VM here reports a 508 MiB L3). */
+typedef struct vconv_machine {
+  int64_t l1d, l2, l3; /* bytes per core (L3: the instance a core sees) */
+  int64_t cores;
+} vconv_machine;
+
+/* Room for the largest kernel's own plan fields (checked in each kernel). */
+#define VCONV_PLAN_WORDS 48
+
+/*
+ * A kernel's plan for one shape: computed once, by plan(), when an operator
+ * is created, stored in it and passed to pack() and every run(); nothing
+ * recomputes it.  The sizes are read by the drivers, the rest is the
+ * kernel's own (its loop nest, blockings, scratch layout).
+ */
+typedef struct vconv_conv_plan {
+  size_t packed_floats;  /* floats of packed weights pack() writes */
+  size_t task_workspace; /* bytes of scratch one worker needs (64-byte aligned) */
+  size_t task_count;     /* run(task) for every task in [0, task_count) computes the output */
+  int path;              /* index into the kernel's paths[] */
+  union {                /* the kernel's fields (memcpy'd to and from its own struct) */
+    int64_t i[VCONV_PLAN_WORDS];
+    double d[VCONV_PLAN_WORDS];
+  } own;
+} vconv_conv_plan;
+
+/* plan()'s path argument: the kernel's own choice among its paths. */
+#define VCONV_PATH_ANY (-1)
+
 typedef struct vconv_conv_kernel {
   vconv_algorithm algo;
   vconv_isa isa;
-  const char *name;         /* "<algorithm>/<tier>" */
-  int (*applicable)(const vconv_conv_shape *s);
-  /* Floats of packed weights; pack() turns OIHW user weights into them once at create. */
-  size_t (*packed_floats)(const vconv_conv_shape *s);
-  void (*pack)(const vconv_conv_shape *s, const float *weights, float *packed);
-  /* Bytes of scratch one worker needs; a worker runs its tasks one after another,
-   * workers run concurrently, each with its own scratch. */
-  size_t (*task_workspace)(const vconv_conv_shape *s);
-  /* run(task) for every task in [0, task_count) computes the whole output;
-   * tasks write disjoint outputs, so the split does not change results. */
-  size_t (*task_count)(const vconv_conv_shape *s);
-  void (*run)(const vconv_conv_shape *s, const float *packed, const float *bias,
-              const float *input, float *output, void *workspace, size_t task);
+  const char *name;          /* "<algorithm>/<tier>" */
+  /* The loop nests plan() chooses from, by name (a plan's full name is
+   * "<name>:<path>"); tests and benchmarks can force each one. */
+  const char *const *paths;
+  int npaths;
+  /* Fills *pl for the shape and returns 1, or returns 0 where the kernel (or
+   * the forced path, 0 <= path < npaths) does not apply. */
+  int (*plan)(const vconv_conv_shape *s, const vconv_machine *m, int path, vconv_conv_plan *pl);
+  /* Turns OIHW user weights into the plan's packed form, once at create. */
+  void (*pack)(const vconv_conv_shape *s, const vconv_conv_plan *pl, const float *weights,
+               float *packed);
+  /* Tasks write disjoint outputs, so the split does not change results; a
+   * worker runs its tasks one after another with its own scratch. */
+  void (*run)(const vconv_conv_shape *s, const vconv_conv_plan *pl, const float *packed,
+              const float *bias, const float *input, float *output, void *workspace, size_t task);
 } vconv_conv_kernel;
 
 /* SGEMM of one tier (kernels/gemm): vconv_sgemm's driver splits C into pieces
  * and runs each with its own scratch of workspace(piece) bytes (64-byte aligned). */
+/* Cache blocking: kc of the reduction per pass, mc rows of A and nc columns
+ * of B per packed block (mc a multiple of MR, nc of NR). */
+typedef struct vconv_gemm_blocking {
+  int64_t mc, kc, nc;
+} vconv_gemm_blocking;
+
 typedef struct vconv_gemm_kernel {
   vconv_isa isa;
   const char *name;         /* "gemm/<tier>" */
   int mr, nr;               /* register tile: pieces split on these multiples */
-  size_t (*workspace)(int64_t m, int64_t n, int64_t k);
+  void (*blocking)(const vconv_machine *m, vconv_gemm_blocking *b);
+  size_t (*workspace)(int64_t m, int64_t n, int64_t k, const vconv_gemm_blocking *b);
   /* C = alpha * op(A) op(B) + beta * C, row-major, m, n, k > 0, validated. */
   void (*run)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
               const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
-              int64_t ldc, void *scratch);
+              int64_t ldc, const vconv_gemm_blocking *b, void *scratch);
 } vconv_gemm_kernel;
 
 typedef struct vconv_pool_shape {

@@ -23,7 +23,10 @@ static uint32_t bits(float f) {
 static int axis_geom(int64_t in, int64_t k, int64_t st, int64_t dil, int64_t pb, int64_t pe,
                      vconv_padding_mode mode, int ceil_mode, int64_t *b, int64_t *e, int64_t *out) {
   if (in < 1 || k < 1 || st < 1 || dil < 1) return -1;
-  const int64_t keff = (k - 1) * dil + 1;
+  /* A dilated window beyond int64 is beyond the header's limits too. */
+  int64_t keff;
+  if (__builtin_mul_overflow(k - 1, dil, &keff) || keff > INT64_MAX / 4) return -1;
+  keff += 1;
   if (mode == VCONV_PADDING_EXPLICIT) {
     if (pb < 0 || pe < 0 || pb > keff - 1 || pe > keff - 1) return -1;
     *b = pb;

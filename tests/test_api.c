@@ -996,6 +996,80 @@ static void determinism(void) {
   }
 }
 
+/* Named plans: every listed name creates (where it applies) an operator that
+ * runs exactly that plan; bad names, tiers and paths get their own status. */
+static void named_plans(void) {
+  vconv_conv2d_desc d;
+  vconv_conv2d_desc_init(&d);
+  d.batch = 1;
+  d.in_channels = 8;
+  d.in_height = d.in_width = 9;
+  d.out_channels = 8;
+  d.kernel_h = d.kernel_w = 3;
+  float w[8 * 8 * 3 * 3];
+  for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) w[i] = (float)(i % 7) - 3.0f;
+  vconv_conv2d_op *op = (vconv_conv2d_op *)&d;
+  CHECK_STATUS(vconv_conv2d_create_named(&d, NULL, w, NULL, &op), VCONV_ERR_NULL_POINTER);
+  CHECK(op == NULL, "failed create_named left *op set");
+  CHECK_STATUS(vconv_conv2d_create_named(NULL, "direct/scalar", w, NULL, &op), VCONV_ERR_NULL_POINTER);
+  CHECK_STATUS(vconv_conv2d_create_named(&d, "direct/scalar", w, NULL, NULL), VCONV_ERR_NULL_POINTER);
+  static const char *bad[] = {"", "direct", "direct/", "direct/scalar:", "direct/scalar:nope",
+                              "direct/scalar:blocked:x", "nope/scalar", "direct/scalar:canvas",
+                              ":blocked", "direct/scalarx"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    op = (vconv_conv2d_op *)&d;
+    CHECK_STATUS(vconv_conv2d_create_named(&d, bad[i], w, NULL, &op), VCONV_ERR_INVALID_ARGUMENT);
+    CHECK(op == NULL, "create_named(\"%s\") left *op set", bad[i]);
+  }
+  /* A descriptor error comes before the name's. */
+  d.kernel_h = 0;
+  int64_t oh, ow;
+  const vconv_status desc_st = vconv_conv2d_output_size(&d, &oh, &ow);
+  CHECK(desc_st != VCONV_OK, "kernel_h 0 accepted");
+  CHECK_STATUS(vconv_conv2d_create_named(&d, "nope", w, NULL, &op), desc_st);
+  d.kernel_h = 3;
+  /* Stride 2: spatial does not apply; NCHW: nor does depthwise. */
+  d.stride_w = 2;
+  const size_t n = vconv_conv2d_plan_count();
+  CHECK(n > vconv_conv2d_variant_count() && vconv_conv2d_plan_name(n) == NULL, "plan count %zu", n);
+  for (size_t i = 0; i < n; i++) {
+    const char *name = vconv_conv2d_plan_name(i);
+    CHECK(name && strchr(name, ':'), "plan %zu has no name", i);
+    if (!name) continue;
+    char kernel[64];
+    snprintf(kernel, sizeof kernel, "%.*s", (int)(strchr(name, ':') - name), name);
+    vconv_isa isa = VCONV_ISA_SCALAR;
+    for (int t = 0; t < VCONV_ISA_COUNT; t++) {
+      const char *tn = vconv_isa_name((vconv_isa)t);
+      const char *slash = strchr(kernel, '/');
+      if (tn && slash && strcmp(slash + 1, tn) == 0) isa = (vconv_isa)t;
+    }
+    const vconv_status st = vconv_conv2d_create_named(&d, name, w, NULL, &op);
+    if (!vconv_isa_available(isa)) {
+      CHECK_STATUS(st, VCONV_ERR_ISA_UNAVAILABLE);
+      continue;
+    }
+    const int applies = !strstr(name, ":spatial") && !strstr(name, ":depthwise") &&
+                        !strstr(name, "winograd") && !strstr(name, "im2col:x");
+    if (!applies) {
+      CHECK(st == VCONV_ERR_UNSUPPORTED_ALGORITHM, "%s on stride 2: %s", name, vconv_status_string(st));
+      CHECK(op == NULL, "%s: failed create left *op set", name);
+      continue;
+    }
+    CHECK_STATUS(st, VCONV_OK);
+    if (st != VCONV_OK) continue;
+    CHECK(strcmp(vconv_conv2d_plan_of(op), name) == 0, "%s: runs %s", name, vconv_conv2d_plan_of(op));
+    CHECK(strcmp(vconv_conv2d_kernel_name(op), kernel) == 0, "%s: kernel %s", name,
+          vconv_conv2d_kernel_name(op));
+    vconv_conv2d_destroy(op);
+    /* The kernel name alone: that kernel, its own path. */
+    CHECK_STATUS(vconv_conv2d_create_named(&d, kernel, w, NULL, &op), VCONV_OK);
+    CHECK(op && strcmp(vconv_conv2d_kernel_name(op), kernel) == 0, "%s alone", kernel);
+    vconv_conv2d_destroy(op);
+  }
+  CHECK(vconv_conv2d_plan_of(NULL) == NULL, "plan_of(NULL)");
+}
+
 int main(void) {
   /* Line-buffered, so a crash still shows how far the test got. */
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1011,5 +1085,6 @@ int main(void) {
   conv1d();
   pool1d();
   determinism();
+  named_plans();
   return test_summary("test_api");
 }

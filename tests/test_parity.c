@@ -1,6 +1,8 @@
 /*
  * Parity suite: every convolution and pooling kernel built into the library,
- * reached directly (create_for_isa on each enumerated variant) and through the
+ * every path of each (create_named on each enumerated plan: direct's blocked,
+ * spatial and depthwise loop nests, im2col, each Winograd tile) and the
+ * pooling kernels (create_for_isa on each variant), and both through the
  * dispatcher, in both layouts, against the float64 reference (tests/ref.c)
  * with tolerances derived from an error bound (see ref.c).
  *
@@ -44,8 +46,10 @@ static const vconv_parallel two_threads = {two_thread_parallel_for, NULL, 2};
 /* Variants                                                                   */
 
 typedef struct variant {
-  char label[40];
+  char label[48];
   int dispatch; /* through vconv_conv2d_create / vconv_pool2d_create */
+  const char *plan; /* conv: the named plan forced (vconv_conv2d_create_named) */
+  int promised;     /* conv: the plan applies to every shape (direct's blocked path) */
   vconv_algorithm algo;
   vconv_isa isa;
   int active;
@@ -60,7 +64,7 @@ typedef struct variant {
   int c_failed;
 } variant;
 
-#define MAX_VARIANTS 48
+#define MAX_VARIANTS 96
 static variant conv_vars[MAX_VARIANTS], pool_vars[MAX_VARIANTS];
 static double ref_seconds; /* time spent in the reference */
 static int n_conv_vars, n_pool_vars;
@@ -88,9 +92,9 @@ static void print_case(const char *name, const char *shape, variant *v, int n) {
     if (!v[i].active) continue;
     if (v[i].c_runs == 0 && v[i].c_unsup == 0) continue;
     if (v[i].c_runs == 0)
-      printf("  %-24s %-18s not applicable (UNSUPPORTED_ALGORITHM)\n", name, v[i].label);
+      printf("  %-24s %-30s not applicable (UNSUPPORTED_ALGORITHM)\n", name, v[i].label);
     else
-      printf("  %-24s %-18s %-22s max err/tol %9.3g  %s\n", name, v[i].label, shape, v[i].c_ratio,
+      printf("  %-24s %-30s %-22s max err/tol %9.3g  %s\n", name, v[i].label, shape, v[i].c_ratio,
              v[i].c_failed ? "FAIL" : "ok");
   }
   fflush(stdout);
@@ -109,17 +113,36 @@ static int tier_runnable(vconv_isa isa, const char *label) {
   return 0;
 }
 
+/* The variant (algorithm, tier) whose kernel name "<algorithm>/<tier>" the
+ * plan name starts with, before its ':'; 0 if none. */
+static int plan_variant(const char *plan, vconv_algorithm *algo, vconv_isa *isa) {
+  const char *colon = strchr(plan, ':');
+  if (!colon) return 0;
+  for (size_t i = 0; i < vconv_conv2d_variant_count(); i++) {
+    if (vconv_conv2d_variant(i, algo, isa) != VCONV_OK) return 0;
+    char name[64];
+    snprintf(name, sizeof name, "%s/%s", vconv_algorithm_name(*algo) ? vconv_algorithm_name(*algo) : "?",
+             vconv_isa_name(*isa) ? vconv_isa_name(*isa) : "?");
+    if (strlen(name) == (size_t)(colon - plan) && strncmp(name, plan, (size_t)(colon - plan)) == 0)
+      return 1;
+  }
+  return 0;
+}
+
 static void setup_variants(void) {
-  const size_t nc = vconv_conv2d_variant_count(), np = vconv_pool2d_variant_count();
-  CHECK(nc >= 1 && nc < MAX_VARIANTS, "conv variant count %zu", nc);
+  const size_t nc = vconv_conv2d_plan_count(), np = vconv_pool2d_variant_count();
+  CHECK(nc >= vconv_conv2d_variant_count() && nc < MAX_VARIANTS, "conv plan count %zu", nc);
   CHECK(np >= 1 && np < MAX_VARIANTS, "pool variant count %zu", np);
+  CHECK(vconv_conv2d_plan_name(nc) == NULL, "a plan name past the end");
   int tier_seen = 0;
   for (size_t i = 0; i < nc && i < MAX_VARIANTS - 1; i++) {
     variant *v = &conv_vars[n_conv_vars++];
-    CHECK_STATUS(vconv_conv2d_variant(i, &v->algo, &v->isa), VCONV_OK);
-    const char *an = vconv_algorithm_name(v->algo), *in = vconv_isa_name(v->isa);
-    CHECK(an && in, "variant %zu: algorithm %d / isa %d without a name", i, (int)v->algo, (int)v->isa);
-    snprintf(v->label, sizeof v->label, "%s/%s", an ? an : "?", in ? in : "?");
+    v->plan = vconv_conv2d_plan_name(i);
+    CHECK(v->plan && plan_variant(v->plan, &v->algo, &v->isa), "plan %zu (%s) names no variant", i,
+          v->plan ? v->plan : "(null)");
+    if (!v->plan) continue;
+    snprintf(v->label, sizeof v->label, "%s", v->plan);
+    v->promised = v->algo == VCONV_ALGO_DIRECT && strstr(v->plan, ":blocked") != NULL;
     CHECK(vconv_isa_built(v->isa), "variant %s of a tier that is not built", v->label);
     if (opt_tier >= 0 && (int)v->isa != opt_tier) continue;
     tier_seen |= opt_tier >= 0;
@@ -221,6 +244,11 @@ static void check_conv_names(const vconv_conv2d_op *op, const variant *v, const 
   } else {
     CHECK(al == v->algo && is == v->isa, "%s %s: operator runs %s", cname, v->label, want);
   }
+  /* The plan's name: the forced one, or the dispatcher's kernel and a path. */
+  const char *pn = vconv_conv2d_plan_of(op);
+  CHECK(pn && (v->dispatch ? strncmp(pn, want, strlen(want)) == 0 && pn[strlen(want)] == ':'
+                           : strcmp(pn, v->plan) == 0),
+        "%s %s: plan_of \"%s\"", cname, v->label, pn ? pn : "(null)");
 }
 
 /* 1 if output o of an axis reads no input pixel: every tap o*stride - pad + i*dil
@@ -343,7 +371,7 @@ static int run_conv_case(const conv_case *cc) {
       if (!v->active) continue;
       vconv_conv2d_op *op = NULL;
       vconv_status st = v->dispatch ? vconv_conv2d_create(d, VCONV_ALGO_AUTO, &w, NULL, &op)
-                                    : vconv_conv2d_create_for_isa(d, v->algo, v->isa, &w, NULL, &op);
+                                    : vconv_conv2d_create_named(d, v->plan, &w, NULL, &op);
       CHECK(st == VCONV_ERR_KERNEL_TOO_LARGE, "%s %s: create returned %d (%s), expected "
             "KERNEL_TOO_LARGE", cc->name, v->label, (int)st, vconv_status_string(st));
       vconv_conv2d_destroy(op);
@@ -433,10 +461,9 @@ static int run_conv_case(const conv_case *cc) {
         vconv_conv2d_op *op = NULL;
         t0 = test_now();
         vconv_status st = v->dispatch ? vconv_conv2d_create(&d2, VCONV_ALGO_AUTO, wb.data, bias, &op)
-                                      : vconv_conv2d_create_for_isa(&d2, v->algo, v->isa, wb.data,
-                                                                    bias, &op);
-        if (st == VCONV_ERR_UNSUPPORTED_ALGORITHM && !v->dispatch && v->algo != VCONV_ALGO_DIRECT) {
-          /* Only direct is promised for every shape (it is the fallback of AUTO). */
+                                      : vconv_conv2d_create_named(&d2, v->plan, wb.data, bias, &op);
+        if (st == VCONV_ERR_UNSUPPORTED_ALGORITHM && !v->dispatch && !v->promised) {
+          /* Only direct's blocked path is promised for every shape (AUTO's fallback). */
           v->c_unsup++;
           v->unsupported++;
           continue;
@@ -1434,7 +1461,7 @@ int main(int argc, char **argv) {
     const int nv = k ? n_pool_vars : n_conv_vars;
     for (int i = 0; i < nv; i++) {
       if (!v[i].active) continue;
-      printf("  %-6s %-18s runs %6ld  unsupported %5ld  %7.2f s  max err/tol %9.3g  %s\n",
+      printf("  %-6s %-30s runs %6ld  unsupported %5ld  %7.2f s  max err/tol %9.3g  %s\n",
              k ? "pool" : "conv", v[i].label, v[i].runs, v[i].unsupported, v[i].seconds, v[i].max_ratio,
              v[i].failed ? "FAIL" : v[i].runs ? "ok" : "NEVER RUN");
       /* A built variant that no shape exercised is an untested kernel. */

@@ -171,9 +171,10 @@ typedef struct bk_pass {
 } bk_pass;
 
 /* ------------------------------------------------------------------------ */
-/* Plan: a pure function of the shape, so create and run agree without state. */
+/* Plan: computed once at create (direct_plan), carried in vconv_conv_plan.   */
 
 enum { PATH_BLOCKED = 0, PATH_SPATIAL = 1, PATH_DEPTHWISE = 2 };
+static const char *const path_names[] = {"blocked", "spatial", "depthwise"};
 
 typedef struct plan {
   int path;
@@ -253,9 +254,13 @@ static double spatial_cost(const vconv_conv_shape *s, int kt, int nq, int64_t *n
          (tile_cycles((double)kt * nq, SP_BCAST * kt + nq) + 0.5 * nq);
 }
 
-/* force: -1 the cheaper path, else PATH_BLOCKED or PATH_SPATIAL (stride 1 only);
- * forcing is for tests that run both paths on every shape. */
-static void make_plan_path(const vconv_conv_shape *s, plan *pl, int force) {
+static int depthwise_nhwc(const vconv_conv_shape *s) {
+  return s->layout == VCONV_LAYOUT_NHWC && s->Cg == 1 && s->Kg == 1 && s->G > 1;
+}
+
+/* force: VCONV_PATH_ANY the cheapest path, else that path (tests and
+ * benchmarks run every path a shape admits); 0 where it does not apply. */
+static int make_plan(const vconv_conv_shape *s, plan *pl, int force) {
   memset(pl, 0, sizeof *pl);
   /* Blocked: the vectors per K-block with the least estimated time. */
   double best = 0;
@@ -298,7 +303,7 @@ static void make_plan_path(const vconv_conv_shape *s, plan *pl, int force) {
         c = qc;
       }
     }
-    if (nq > 0 && (force == PATH_SPATIAL || (force < 0 && c < best))) {
+    if (nq > 0 && (force == PATH_SPATIAL || (force == VCONV_PATH_ANY && c < best))) {
       pl->path = PATH_SPATIAL;
       pl->kt = kt;
       pl->nq = nq;
@@ -308,10 +313,11 @@ static void make_plan_path(const vconv_conv_shape *s, plan *pl, int force) {
   /* Depthwise NHWC: channels are contiguous in the caller's memory and are the
    * vector dimension, no transposed panel (the other paths would transpose
    * every channel's plane apart). */
-  if (force < 0 && s->layout == VCONV_LAYOUT_NHWC && s->Cg == 1 && s->Kg == 1 && s->G > 1) {
+  if (depthwise_nhwc(s) && (force == VCONV_PATH_ANY || force == PATH_DEPTHWISE)) {
     pl->path = PATH_DEPTHWISE;
     pl->nblk = 1;
   }
+  if (force != VCONV_PATH_ANY && pl->path != force) return 0;
   /* Tasks: NHWC shares one transposed panel between the blocks of a group. */
   pl->per_task = s->layout == VCONV_LAYOUT_NHWC ? pl->nblk : 1;
   pl->units = pl->path == PATH_DEPTHWISE ? 1 : s->G * pl->nblk / pl->per_task;
@@ -325,15 +331,11 @@ static void make_plan_path(const vconv_conv_shape *s, plan *pl, int force) {
   pl->rblocks = cdiv(s->P, pl->rows);
   pl->panel_rows = min64(s->H, (pl->rows - 1) * s->sh + (s->R - 1) * s->dh + 1);
   pl->block_major = s->K * s->Cg * s->R * s->S > s->C * s->H * s->W + s->K * s->P * s->Q;
+  return 1;
 }
-
-static void make_plan(const vconv_conv_shape *s, plan *pl) { make_plan_path(s, pl, -1); }
 
 /* ------------------------------------------------------------------------ */
 /* Weights */
-
-/* The packed buffer starts with the plan, so run() does not recompute it. */
-#define PLAN_FLOATS ((int64_t)((sizeof(plan) + 63) / 64 * 16))
 
 static int64_t weight_floats(const vconv_conv_shape *s, const plan *pl) {
   if (pl->path == PATH_BLOCKED) return s->G * pl->nblk * pl->kb * s->Cg * s->R * s->S;
@@ -341,11 +343,6 @@ static int64_t weight_floats(const vconv_conv_shape *s, const plan *pl) {
   return s->K * s->Cg * s->R * s->S;
 }
 
-static size_t direct_packed_floats(const vconv_conv_shape *s) {
-  plan pl;
-  make_plan(s, &pl);
-  return (size_t)(PLAN_FLOATS + weight_floats(s, &pl));
-}
 
 static int connected(const vconv_conv_shape *s, int64_t k, int64_t c) {
   return !s->conn || s->conn[k * s->Cg + c];
@@ -393,12 +390,18 @@ static void pack_weights(const vconv_conv_shape *s, const plan *plp, const float
   }
 }
 
-static void direct_pack(const vconv_conv_shape *s, const float *w, float *packed) {
+_Static_assert(sizeof(plan) <= sizeof(((vconv_conv_plan *)0)->own), "direct plan too large");
+
+static plan own_plan(const vconv_conv_plan *p) {
   plan pl;
-  make_plan(s, &pl);
-  memset(packed, 0, (size_t)PLAN_FLOATS * sizeof(float));
-  memcpy(packed, &pl, sizeof pl);
-  pack_weights(s, &pl, w, packed + PLAN_FLOATS);
+  memcpy(&pl, &p->own, sizeof pl);
+  return pl;
+}
+
+static void direct_pack(const vconv_conv_shape *s, const vconv_conv_plan *p, const float *w,
+                        float *packed) {
+  const plan pl = own_plan(p);
+  pack_weights(s, &pl, w, packed);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -429,20 +432,6 @@ static void scratch_of(const vconv_conv_shape *s, const plan *pl, scratch_layout
                           (tiles + 1 + 2 * (size_t)s->S) * sizeof(int64_t))
                 : 0;
   L->total = L->runs + L->tile + L->panel + L->cols;
-}
-
-static size_t direct_task_workspace(const vconv_conv_shape *s) {
-  plan pl;
-  make_plan(s, &pl);
-  scratch_layout L;
-  scratch_of(s, &pl, &L);
-  return L.total;
-}
-
-static size_t direct_task_count(const vconv_conv_shape *s) {
-  plan pl;
-  make_plan(s, &pl);
-  return (size_t)(s->N * pl.units * pl.rblocks);
 }
 
 /* Runs [c0, c1) of input channels of group g read by output channels [k0, k1)
@@ -916,21 +905,32 @@ static void depthwise_task(const vconv_conv_shape *s, const plan *pl, const floa
 
 /* ------------------------------------------------------------------------ */
 
-static int direct_applicable(const vconv_conv_shape *s) {
-  (void)s;
+static int direct_plan(const vconv_conv_shape *s, const vconv_machine *m, int path,
+                       vconv_conv_plan *p) {
+  (void)m; /* the tiles are sized for registers, the tasks for cores, not for caches */
+  plan pl;
+  if (!make_plan(s, &pl, path)) return 0;
+  scratch_layout L;
+  scratch_of(s, &pl, &L);
+  memset(p, 0, sizeof *p);
+  p->packed_floats = (size_t)weight_floats(s, &pl);
+  p->task_workspace = L.total;
+  p->task_count = (size_t)(s->N * pl.units * pl.rblocks);
+  p->path = pl.path;
+  memcpy(&p->own, &pl, sizeof pl);
   return 1;
 }
 
-static void direct_run(const vconv_conv_shape *s, const float *packed, const float *bias,
-                       const float *input, float *output, void *workspace, size_t task) {
-  plan pl;
-  memcpy(&pl, packed, sizeof pl);
+static void direct_run(const vconv_conv_shape *s, const vconv_conv_plan *p, const float *packed,
+                       const float *bias, const float *input, float *output, void *workspace,
+                       size_t task) {
+  const plan pl = own_plan(p);
   if (pl.path == PATH_BLOCKED)
-    blocked_task(s, &pl, packed + PLAN_FLOATS, bias, input, output, workspace, task);
+    blocked_task(s, &pl, packed, bias, input, output, workspace, task);
   else if (pl.path == PATH_SPATIAL)
-    spatial_task(s, &pl, packed + PLAN_FLOATS, bias, input, output, workspace, task);
+    spatial_task(s, &pl, packed, bias, input, output, workspace, task);
   else
-    depthwise_task(s, &pl, packed + PLAN_FLOATS, bias, input, output, task);
+    depthwise_task(s, &pl, packed, bias, input, output, task);
 }
 
 #define STR_(x) #x
@@ -940,10 +940,9 @@ const vconv_conv_kernel VCONV_TIERED(vconv_direct_kernel) = {
     .algo = VCONV_ALGO_DIRECT,
     .isa = VEC_ISA,
     .name = "direct/" STR(VCONV_TIER),
-    .applicable = direct_applicable,
-    .packed_floats = direct_packed_floats,
+    .paths = path_names,
+    .npaths = 3,
+    .plan = direct_plan,
     .pack = direct_pack,
-    .task_workspace = direct_task_workspace,
-    .task_count = direct_task_count,
     .run = direct_run,
 };

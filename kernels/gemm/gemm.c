@@ -39,18 +39,8 @@ static int64_t clamp64(int64_t x, int64_t lo, int64_t hi) { return x < lo ? lo :
 /* ------------------------------------------------------------------------ */
 /* Blocking                                                                   */
 
-void VCONV_GEMM_FN(vconv_gemm_blocking)(vconv_gemm_blocking *b) {
-  vconv_cpu_info ci;
-  int64_t l1 = 32 << 10, l2 = 256 << 10, l3 = 2 << 20;
-  if (vconv_get_cpu_info(&ci) == VCONV_OK) {
-    if (ci.l1d_bytes > 0) l1 = ci.l1d_bytes;
-    if (ci.l2_bytes > 0) l2 = ci.l2_bytes;
-    if (ci.l3_bytes > 0) l3 = ci.l3_bytes;
-  }
-  /* Implausible reports (a VM here claims a 508 MiB L3) must not size buffers. */
-  l1 = clamp64(l1, 16 << 10, 128 << 10);
-  l2 = clamp64(l2, 128 << 10, 4 << 20);
-  l3 = clamp64(l3, 1 << 20, 32 << 20);
+void VCONV_GEMM_FN(vconv_gemm_blocking)(const vconv_machine *m, vconv_gemm_blocking *b) {
+  const int64_t l1 = m->l1d, l2 = m->l2, l3 = m->l3;
   /* kc: the MR x kc A panel in a quarter of L1, where it is reloaded by each
    * microkernel while the B panel streams from L2.  A long kc amortises the
    * C tile's load and store; measured on Zen 5 (48 KiB L1, 6x64 tile), kc 512
@@ -306,9 +296,9 @@ void VCONV_GEMM_FN(vconv_gemm_macro)(int64_t m, int64_t n, int64_t k, const floa
  * panel is packed, so nothing past the caller's columns is read. */
 static int direct_b(int trans_b, int64_t m) { return !trans_b && m <= 2 * MR; }
 
-static void block_sizes(int64_t m, int64_t n, int64_t k, int64_t *mc, int64_t *kc, int64_t *nc) {
-  vconv_gemm_blocking b;
-  VCONV_GEMM_FN(vconv_gemm_blocking)(&b);
+static void block_sizes(int64_t m, int64_t n, int64_t k, const vconv_gemm_blocking *bl, int64_t *mc,
+                        int64_t *kc, int64_t *nc) {
+  const vconv_gemm_blocking b = *bl;
   /* Equal slices: a short last kc slice would cost a C pass for little work,
    * a short last mc block a whole reread of the B block for a few rows. */
   const int64_t passes = (k + b.kc - 1) / b.kc;
@@ -321,9 +311,9 @@ static void block_sizes(int64_t m, int64_t n, int64_t k, int64_t *mc, int64_t *k
 /* Scratch for any m' <= m, n' <= n (vconv_sgemm sizes one slice for pieces of
  * different sizes): the caps of the equalised blocks, which never shrink as m
  * and n grow the way the blocks themselves may. */
-static void block_caps(int64_t m, int64_t n, int64_t k, int64_t *mc, int64_t *kc, int64_t *nc) {
-  vconv_gemm_blocking b;
-  VCONV_GEMM_FN(vconv_gemm_blocking)(&b);
+static void block_caps(int64_t m, int64_t n, int64_t k, const vconv_gemm_blocking *bl, int64_t *mc,
+                       int64_t *kc, int64_t *nc) {
+  const vconv_gemm_blocking b = *bl;
   const int64_t passes = (k + b.kc - 1) / b.kc;
   *kc = (k + passes - 1) / passes;
   *mc = min64(b.mc, (m + MR - 1) / MR * MR);
@@ -334,18 +324,20 @@ static size_t scratch_a_floats(int64_t mc, int64_t kc) {
   return (vconv_gemm_packed_a_floats(mc, kc) + 15) / 16 * 16;
 }
 
-size_t VCONV_GEMM_FN(vconv_gemm_workspace)(int64_t m, int64_t n, int64_t k) {
+size_t VCONV_GEMM_FN(vconv_gemm_workspace)(int64_t m, int64_t n, int64_t k,
+                                            const vconv_gemm_blocking *b) {
   int64_t mc, kc, nc;
-  block_caps(m, n, k, &mc, &kc, &nc);
+  block_caps(m, n, k, b, &mc, &kc, &nc);
   return (scratch_a_floats(mc, kc) + vconv_gemm_packed_b_floats(kc, nc)) * sizeof(float);
 }
 
 void VCONV_GEMM_FN(vconv_gemm_run)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                                     float alpha, const float *A, int64_t lda, const float *B,
-                                    int64_t ldb, float beta, float *C, int64_t ldc, void *scratch) {
+                                    int64_t ldb, float beta, float *C, int64_t ldc,
+                                    const vconv_gemm_blocking *b, void *scratch) {
   int64_t mc, kc, nc, mcap, ncap;
-  block_sizes(m, n, k, &mc, &kc, &nc);
-  block_caps(m, n, k, &mcap, &kc, &ncap);
+  block_sizes(m, n, k, b, &mc, &kc, &nc);
+  block_caps(m, n, k, b, &mcap, &kc, &ncap);
   float *pa = scratch;
   float *pb = pa + scratch_a_floats(mcap, kc);
   const int in_place = direct_b(trans_b, m);
@@ -394,6 +386,7 @@ const vconv_gemm_kernel VCONV_TIERED(vconv_gemm_kernel) = {
     .name = "gemm/" STR(VCONV_TIER),
     .mr = MR,
     .nr = NR,
+    .blocking = VCONV_GEMM_FN(vconv_gemm_blocking),
     .workspace = VCONV_GEMM_FN(vconv_gemm_workspace),
     .run = VCONV_GEMM_FN(vconv_gemm_run),
 };

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vconv.h"
+#include "kernel.h"
 
 /* Register tiles: MR x NV vectors of accumulators plus NV vectors of B and a
  * broadcast must fit the register file without spills (objdump shows the
@@ -49,11 +49,6 @@
 #endif
 #define VCONV_GEMM_NR (VCONV_GEMM_NV * VEC_W)
 
-/* Cache blocking: kc of the reduction per pass, mc rows of A and nc columns
- * of B per packed block (mc a multiple of MR, nc of NR). */
-typedef struct vconv_gemm_blocking {
-  int64_t mc, kc, nc;
-} vconv_gemm_blocking;
 
 /*
  * What the tile store does with an accumulator x of row i, column j:
@@ -74,8 +69,8 @@ typedef struct vconv_gemm_epilogue {
 
 #define VCONV_GEMM_FN(name) VCONV_TIERED(name)
 
-/* The blocking of this tier for the detected caches (same answer every call). */
-void VCONV_GEMM_FN(vconv_gemm_blocking)(vconv_gemm_blocking *b);
+/* The blocking of this tier for the machine's caches. */
+void VCONV_GEMM_FN(vconv_gemm_blocking)(const vconv_machine *m, vconv_gemm_blocking *b);
 
 /* Floats of a packed m x k block of A (k x n block of B), padding included;
  * A's also VEC_W floats of slack that vconv_gemm_pack_a may write past the
@@ -110,8 +105,9 @@ void VCONV_GEMM_FN(vconv_gemm_macro)(int64_t m, int64_t n, int64_t k, const floa
                                       int64_t col0);
 
 /* Bytes of scratch vconv_gemm_run needs for any call with m' <= m, n' <= n, k
- * (64-byte aligned scratch). */
-size_t VCONV_GEMM_FN(vconv_gemm_workspace)(int64_t m, int64_t n, int64_t k);
+ * (64-byte aligned scratch) under blocking b. */
+size_t VCONV_GEMM_FN(vconv_gemm_workspace)(int64_t m, int64_t n, int64_t k,
+                                            const vconv_gemm_blocking *b);
 
 /*
  * C = alpha * op(A) op(B) + beta * C for row-major matrices, m, n, k > 0,
@@ -120,6 +116,7 @@ size_t VCONV_GEMM_FN(vconv_gemm_workspace)(int64_t m, int64_t n, int64_t k);
  */
 void VCONV_GEMM_FN(vconv_gemm_run)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                                     float alpha, const float *A, int64_t lda, const float *B,
-                                    int64_t ldb, float beta, float *C, int64_t ldc, void *scratch);
+                                    int64_t ldb, float beta, float *C, int64_t ldc,
+                                    const vconv_gemm_blocking *b, void *scratch);
 
 #endif

@@ -21,10 +21,10 @@
  * the last), so the output is never re-read for an epilogue.
  *
  * Tasks: (image, group, block of output pixels), so batch 1 parallelises.
- * Connection tables are declined (applicable() = 0): zero weights for the
- * unconnected pairs would turn an inf input into inf * 0 = NaN.
+ * Connection tables are declined (see im2col_plan).
  */
 #include <stdint.h>
+#include <string.h>
 
 #include "kernel.h"
 #include "vec/vec.h"
@@ -52,9 +52,9 @@ typedef struct plan {
  * spreads over a few threads. */
 #define MIN_TASKS 4
 
-static void make_plan(const vconv_conv_shape *s, plan *pl) {
+static void make_plan(const vconv_conv_shape *s, const vconv_machine *m, plan *pl) {
   vconv_gemm_blocking b;
-  VCONV_GEMM_FN(vconv_gemm_blocking)(&b);
+  VCONV_GEMM_FN(vconv_gemm_blocking)(m, &b);
   const int64_t red = reduction(s), pq = s->P * s->Q;
   const int64_t passes = (red + b.kc - 1) / b.kc;
   pl->kc = (red + passes - 1) / passes;
@@ -71,15 +71,15 @@ static void make_plan(const vconv_conv_shape *s, plan *pl) {
   pl->blocks = (pq + blk - 1) / blk;
 }
 
-static int im2col_applicable(const vconv_conv_shape *s) { return s->conn == NULL; }
-
-static size_t im2col_packed_floats(const vconv_conv_shape *s) {
+static size_t packed_floats(const vconv_conv_shape *s) {
   const int64_t red = reduction(s);
   if (s->layout == VCONV_LAYOUT_NCHW) return (size_t)s->G * vconv_gemm_packed_a_floats(s->Kg, red);
   return (size_t)s->G * vconv_gemm_packed_b_floats(red, s->Kg);
 }
 
-static void im2col_pack(const vconv_conv_shape *s, const float *w, float *packed) {
+static void im2col_pack(const vconv_conv_shape *s, const vconv_conv_plan *p, const float *w,
+                        float *packed) {
+  (void)p; /* the whole reduction is packed, whatever the plan's kc */
   const int64_t red = reduction(s);
   if (s->layout == VCONV_LAYOUT_NCHW) {
     /* OIHW per group already is the row-major Kg x (C/G*R*S) matrix A. */
@@ -388,28 +388,39 @@ static void nchw_layout(const vconv_conv_shape *s, const plan *pl, nchw_scratch 
   l->end = l->tab_at + (tap_table_bytes(s) + sizeof(float) - 1) / sizeof(float);
 }
 
-static size_t im2col_task_workspace(const vconv_conv_shape *s) {
-  plan pl;
-  make_plan(s, &pl);
-  if (s->layout == VCONV_LAYOUT_NHWC) return vconv_gemm_packed_a_floats(pl.blk, pl.kc) * sizeof(float);
-  nchw_scratch l;
-  nchw_layout(s, &pl, &l);
-  return l.end * sizeof(float);
-}
+_Static_assert(sizeof(plan) <= sizeof(((vconv_conv_plan *)0)->own), "im2col plan too large");
 
-static size_t im2col_task_count(const vconv_conv_shape *s) {
+static const char *const path_names[] = {"gemm"};
+
+/* Connection tables are declined: zero weights for the unconnected pairs
+ * would turn an inf input into inf * 0 = NaN. */
+static int im2col_plan(const vconv_conv_shape *s, const vconv_machine *m, int path,
+                       vconv_conv_plan *p) {
+  if (s->conn || (path != VCONV_PATH_ANY && path != 0)) return 0;
   plan pl;
-  make_plan(s, &pl);
-  return (size_t)(s->N * s->G * pl.blocks);
+  make_plan(s, m, &pl);
+  memset(p, 0, sizeof *p);
+  p->packed_floats = packed_floats(s);
+  if (s->layout == VCONV_LAYOUT_NHWC) {
+    p->task_workspace = vconv_gemm_packed_a_floats(pl.blk, pl.kc) * sizeof(float);
+  } else {
+    nchw_scratch l;
+    nchw_layout(s, &pl, &l);
+    p->task_workspace = l.end * sizeof(float);
+  }
+  p->task_count = (size_t)(s->N * s->G * pl.blocks);
+  memcpy(&p->own, &pl, sizeof pl);
+  return 1;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Run                                                                        */
 
-static void im2col_run(const vconv_conv_shape *s, const float *packed, const float *bias,
-                       const float *input, float *output, void *workspace, size_t task) {
+static void im2col_run(const vconv_conv_shape *s, const vconv_conv_plan *p, const float *packed,
+                       const float *bias, const float *input, float *output, void *workspace,
+                       size_t task) {
   plan pl;
-  make_plan(s, &pl);
+  memcpy(&pl, &p->own, sizeof pl);
   const int64_t red = reduction(s), pq = s->P * s->Q;
   const int64_t blk_i = (int64_t)task % pl.blocks, ng = (int64_t)task / pl.blocks;
   const int64_t n = ng / s->G, g = ng % s->G;
@@ -472,10 +483,9 @@ const vconv_conv_kernel VCONV_TIERED(vconv_im2col_kernel) = {
     .algo = VCONV_ALGO_IM2COL,
     .isa = VEC_ISA,
     .name = "im2col/" STR(VCONV_TIER),
-    .applicable = im2col_applicable,
-    .packed_floats = im2col_packed_floats,
+    .paths = path_names,
+    .npaths = 1,
+    .plan = im2col_plan,
     .pack = im2col_pack,
-    .task_workspace = im2col_task_workspace,
-    .task_count = im2col_task_count,
     .run = im2col_run,
 };

@@ -2,6 +2,7 @@
 #include <stdint.h>
 
 #include "ops.h"
+#include "plan.h"
 
 /* Largest element count of one matrix: its byte size must fit ptrdiff_t. */
 #define MAX_ELEMS ((int64_t)(PTRDIFF_MAX / (ptrdiff_t)sizeof(float)))
@@ -26,6 +27,7 @@ typedef struct gemm_call {
   int64_t lda, ldb, ldc;
   int split_n;       /* pieces are column blocks (1) or row blocks (0) */
   int64_t step;      /* columns or rows per piece, a multiple of the tile */
+  vconv_gemm_blocking blocking;
 } gemm_call;
 
 /* One piece: the same loop nest on a block of C.  Every element of C sees the
@@ -38,12 +40,12 @@ static void gemm_piece(void *arg, void *scratch, size_t piece) {
     const int64_t n = g->N - lo < g->step ? g->N - lo : g->step;
     const float *b = g->trans_b ? g->B + lo * g->ldb : g->B + lo;
     g->kernel->run(g->trans_a, g->trans_b, g->M, n, g->K, g->alpha, g->A, g->lda, b, g->ldb,
-                   g->beta, g->C + lo, g->ldc, scratch);
+                   g->beta, g->C + lo, g->ldc, &g->blocking, scratch);
   } else {
     const int64_t m = g->M - lo < g->step ? g->M - lo : g->step;
     const float *a = g->trans_a ? g->A + lo : g->A + lo * g->lda;
     g->kernel->run(g->trans_a, g->trans_b, m, g->N, g->K, g->alpha, a, g->lda, g->B, g->ldb,
-                   g->beta, g->C + lo * g->ldc, g->ldc, scratch);
+                   g->beta, g->C + lo * g->ldc, g->ldc, &g->blocking, scratch);
   }
 }
 
@@ -86,7 +88,8 @@ vconv_status vconv_sgemm_for_isa(vconv_isa isa, int trans_a, int trans_b, int64_
     return VCONV_OK;
   }
 
-  gemm_call g = {kernel, trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, 1, N};
+  gemm_call g = {kernel, trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, 1, N, {0}};
+  kernel->blocking(vconv_i_machine(), &g.blocking);
   /* Split the longer side of C into one block per thread, whole tiles each. */
   const size_t threads = vconv_i_workers(parallel, SIZE_MAX);
   if (threads > 1) {
@@ -102,8 +105,8 @@ vconv_status vconv_sgemm_for_isa(vconv_isa isa, int trans_a, int trans_b, int64_
    * dimension into equal blocks, so a shorter last piece can get a larger mc
    * or nc): size the slice for the larger of a full and the last piece. */
   const int64_t last = (g.split_n ? N : M) - (int64_t)(pieces - 1) * g.step;
-  size_t ws_bytes = kernel->workspace(g.split_n ? M : g.step, g.split_n ? g.step : N, K);
-  const size_t ws_last = kernel->workspace(g.split_n ? M : last, g.split_n ? last : N, K);
+  size_t ws_bytes = kernel->workspace(g.split_n ? M : g.step, g.split_n ? g.step : N, K, &g.blocking);
+  const size_t ws_last = kernel->workspace(g.split_n ? M : last, g.split_n ? last : N, K, &g.blocking);
   if (ws_last > ws_bytes) ws_bytes = ws_last;
   const size_t slice = (ws_bytes + 63) / 64 * 64;
   if (slice > (SIZE_MAX - 64) / workers) return VCONV_ERR_OUT_OF_MEMORY;

@@ -9,15 +9,11 @@
 vconv_status vconv_i_conv_resolve(const vconv_conv2d_desc *d, vconv_conv_shape *s);
 vconv_status vconv_i_pool_resolve(const vconv_pool2d_desc *d, vconv_pool_shape *s);
 
-/* create's common checks, in their documented order: pointers (then *op =
- * NULL), the descriptor, the algorithm, the tier; fills *s and *tier. */
-vconv_status vconv_i_conv_prepare(const vconv_conv2d_desc *desc, vconv_algorithm algo,
-                                  vconv_isa isa, const float *weights, vconv_conv2d_op **op,
-                                  vconv_conv_shape *s, vconv_isa *tier);
-/* An operator running `kernel` (applicable to the resolved shape *s). */
-vconv_status vconv_i_conv_make(const vconv_conv_shape *s, const vconv_conv_kernel *kernel,
+/* An operator running the planned choice (plan/) on the resolved shape *s. */
+struct vconv_i_choice;
+vconv_status vconv_i_conv_make(const vconv_conv_shape *s, const struct vconv_i_choice *choice,
                                const float *weights, const float *bias, vconv_conv2d_op **op);
-const vconv_conv_kernel *vconv_i_conv_kernel_of(const vconv_conv2d_op *op);
+const struct vconv_i_choice *vconv_i_conv_choice_of(const vconv_conv2d_op *op);
 
 /* How many workers run() uses for `pieces` pieces of work. */
 size_t vconv_i_workers(const vconv_parallel *par, size_t pieces);

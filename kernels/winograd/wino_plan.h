@@ -1,7 +1,7 @@
 /*
  * Where Winograd tiles lie: header-only integer arithmetic shared by the
  * kernels (kernels/winograd/winograd.c, every tier), the AUTO heuristic
- * (dispatch/registry.c) and the parity tests (the error bound of an output
+ * (plan/select.c) and the parity tests (the error bound of an output
  * depends on its place in its tile).  No vector code, no tier flags.
  *
  * The canvas.  The images of a batch are laid out as a grid of gx images per

@@ -47,6 +47,7 @@
 #include "gemm/gemm.h"
 #include "winograd/wino_plan.h"
 #include "winograd/wino_tiles.h"
+#include "variants.h"
 
 #define MR VCONV_GEMM_MR
 #define NR VCONV_GEMM_NR
@@ -159,10 +160,6 @@ static void make_plan(const vconv_conv_shape *s, const tile_def *td, plan *pl) {
 
 static size_t packed_per_group(const vconv_conv_shape *s, const tile_def *td) {
   return (size_t)td->h.a * td->w.a * round16(vconv_gemm_packed_b_floats(s->Cg, s->Kg));
-}
-
-static size_t wino_packed_floats(const vconv_conv_shape *s, const tile_def *td) {
-  return (size_t)s->G * packed_per_group(s, td);
 }
 
 /* U = G_h g G_w^T in double, rounded once; stored in T B operands (Cg x Kg).
@@ -599,23 +596,30 @@ static inline void prefetch_l2(const float *p, int64_t n) {
 #endif
 }
 
-static size_t wino_task_count(const vconv_conv_shape *s, const tile_def *td) {
-  plan pl;
-  make_plan(s, td, &pl);
-  return (size_t)(s->G * pl.blocks * pl.ksplit);
-}
+_Static_assert(sizeof(plan) <= sizeof(((vconv_conv_plan *)0)->own), "Winograd plan too large");
 
-static size_t wino_task_workspace(const vconv_conv_shape *s, const tile_def *td) {
+static const char *const path_names[] = {"canvas"};
+
+static int wino_plan(const vconv_conv_shape *s, const tile_def *td, int path, vconv_conv_plan *p) {
+  if (s->R != td->r || s->S != td->r || s->sh != 1 || s->sw != 1 || s->dh != 1 || s->dw != 1 ||
+      s->conn != NULL || (path != VCONV_PATH_ANY && path != 0))
+    return 0;
   plan pl;
   make_plan(s, td, &pl);
-  return pl.end * sizeof(float);
+  memset(p, 0, sizeof *p);
+  p->packed_floats = (size_t)s->G * packed_per_group(s, td);
+  p->task_workspace = pl.end * sizeof(float);
+  p->task_count = (size_t)(s->G * pl.blocks * pl.ksplit);
+  memcpy(&p->own, &pl, sizeof pl);
+  return 1;
 }
 
 static ALWAYS_INLINE void wino_run(const vconv_conv_shape *s, const tile_def *td,
-                                   const float *packed, const float *bias, const float *input,
-                                   float *output, void *workspace, size_t task) {
+                                   const vconv_conv_plan *p, const float *packed,
+                                   const float *bias, const float *input, float *output,
+                                   void *workspace, size_t task) {
   plan pl;
-  make_plan(s, td, &pl);
+  memcpy(&pl, &p->own, sizeof pl);
   const int64_t ks = (int64_t)task % pl.ksplit, rest = (int64_t)task / pl.ksplit;
   const int64_t blk = rest % pl.blocks, g = rest / pl.blocks;
   const int64_t t0 = blk * pl.tb, tb = min64(pl.tb, pl.gm.tiles - t0);
@@ -659,51 +663,37 @@ static ALWAYS_INLINE void wino_run(const vconv_conv_shape *s, const tile_def *td
 /* ------------------------------------------------------------------------ */
 /* The kernels                                                                */
 
-static int wino_applicable(const vconv_conv_shape *s, const tile_def *td) {
-  return s->R == td->r && s->S == td->r && s->sh == 1 && s->sw == 1 && s->dh == 1 &&
-         s->dw == 1 && s->conn == NULL;
-}
-
 #define AXIS(t, T)                                                                        \
   {WINO_##T##_M, WINO_##T##_A, &wino_##t##_bt[0][0], &wino_##t##_at[0][0], &wino_##t##_g[0][0], \
    &wino_##t##_bt_ord[0][0], &wino_##t##_at_ord[0][0]}
 
-/* tile name tn, kernel size R_, the transforms of its rows (h_) and columns (w_) */
-#define WINO_TILE(tn, R_, h_, H_, w_, W_, ALGO)                                                   \
-  static const tile_def tile_##tn = {R_, AXIS(h_, H_), AXIS(w_, W_)};                            \
-  static int applicable_##tn(const vconv_conv_shape *s) {                                   \
-    return wino_applicable(s, &tile_##tn);                                                  \
+/* One kernel per line of VCONV_WINO_TILES (variants.h). */
+#define WINO_KERNEL(tn, ALGO, R_, h_, H_, w_, W_)                                             \
+  static const tile_def tile_##tn = {R_, AXIS(h_, H_), AXIS(w_, W_)};                        \
+  static int plan_##tn(const vconv_conv_shape *s, const vconv_machine *m, int path,           \
+                       vconv_conv_plan *p) {                                                  \
+    (void)m; /* blocks are sized by VCONV_WINO_BLOCK_BYTES and M_BYTES */                     \
+    return wino_plan(s, &tile_##tn, path, p);                                                 \
   }                                                                                           \
-  static size_t packed_floats_##tn(const vconv_conv_shape *s) {                            \
-    return wino_packed_floats(s, &tile_##tn);                                               \
+  static void pack_##tn(const vconv_conv_shape *s, const vconv_conv_plan *p, const float *w,  \
+                        float *packed) {                                                      \
+    (void)p;                                                                                  \
+    wino_pack(s, &tile_##tn, w, packed);                                                      \
   }                                                                                           \
-  static void pack_##tn(const vconv_conv_shape *s, const float *w, float *p) {              \
-    wino_pack(s, &tile_##tn, w, p);                                                         \
+  static void run_##tn(const vconv_conv_shape *s, const vconv_conv_plan *p, const float *packed, \
+                       const float *bias, const float *input, float *output, void *ws,        \
+                       size_t task) {                                                         \
+    wino_run(s, &tile_##tn, p, packed, bias, input, output, ws, task);                        \
   }                                                                                           \
-  static size_t task_workspace_##tn(const vconv_conv_shape *s) {                           \
-    return wino_task_workspace(s, &tile_##tn);                                              \
-  }                                                                                           \
-  static size_t task_count_##tn(const vconv_conv_shape *s) {                               \
-    return wino_task_count(s, &tile_##tn);                                                  \
-  }                                                                                           \
-  static void run_##tn(const vconv_conv_shape *s, const float *packed, const float *bias,  \
-                         const float *input, float *output, void *ws, size_t task) {          \
-    wino_run(s, &tile_##tn, packed, bias, input, output, ws, task);                         \
-  }                                                                                           \
-  const vconv_conv_kernel VCONV_TIERED(vconv_winograd_##tn##_kernel) = {                    \
-      .algo = ALGO,                                                                           \
+  const vconv_conv_kernel VCONV_TIERED(vconv_winograd_##tn##_kernel) = {                      \
+      .algo = VCONV_ALGO_##ALGO,                                                              \
       .isa = VEC_ISA,                                                                         \
-      .name = "winograd_" #tn "/" STR(VCONV_TIER),                                          \
-      .applicable = applicable_##tn,                                                        \
-      .packed_floats = packed_floats_##tn,                                                  \
-      .pack = pack_##tn,                                                                    \
-      .task_workspace = task_workspace_##tn,                                                \
-      .task_count = task_count_##tn,                                                        \
-      .run = run_##tn,                                                                      \
+      .name = "winograd_" #tn "/" STR(VCONV_TIER),                                            \
+      .paths = path_names,                                                                    \
+      .npaths = 1,                                                                            \
+      .plan = plan_##tn,                                                                      \
+      .pack = pack_##tn,                                                                      \
+      .run = run_##tn,                                                                        \
   };
 
-WINO_TILE(f2x2_3x3, 3, m2r3, M2R3, m2r3, M2R3, VCONV_ALGO_WINOGRAD_F2X2_3X3)
-WINO_TILE(f4x4_3x3, 3, m4r3, M4R3, m4r3, M4R3, VCONV_ALGO_WINOGRAD_F4X4_3X3)
-WINO_TILE(f6x6_3x3, 3, m6r3, M6R3, m6r3, M6R3, VCONV_ALGO_WINOGRAD_F6X6_3X3)
-WINO_TILE(f4x5_3x3, 3, m4r3, M4R3, m5r3, M5R3, VCONV_ALGO_WINOGRAD_F4X5_3X3)
-WINO_TILE(f2x2_5x5, 5, m2r5, M2R5, m2r5, M2R5, VCONV_ALGO_WINOGRAD_F2X2_5X5)
+VCONV_WINO_TILES(WINO_KERNEL)

@@ -1,7 +1,8 @@
 /*
- * Winograd in the planner: which tile VCONV_ALGO_WINOGRAD means for a shape,
- * whether VCONV_ALGO_AUTO takes it, and the process-wide switch
- * (vconv_set_winograd, VCONV_WINOGRAD).
+ * The heuristic: which kernel VCONV_ALGO_AUTO and VCONV_ALGO_WINOGRAD mean on
+ * a tier for a shape (with no wisdom and no measuring), Winograd's accuracy
+ * rule, and the process-wide Winograd switch (vconv_set_winograd,
+ * VCONV_WINOGRAD).
  *
  * The heuristic compares estimated multiply-adds (vconv_wino_cost in
  * wino_plan.h): a tile's GEMM work (tile rows rounded up to the GEMM register
@@ -13,7 +14,7 @@
  * large layers (single-thread measurements, Zen 5, AVX-512), and only with
  * enough channels for the transforms to amortise.  Both consider only the
  * tiles whose error bound on the shape is within ACCURACY_M of direct's
- * (below), and so does the planner (kernels/ops/plan.c).
+ * (below), and so do the measuring planner (measure.c) and wisdom (plan.c).
  */
 #include <math.h>
 #include <pthread.h>
@@ -21,7 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dispatch.h"
+#include "plan.h"
+#include "variants.h"
 #include "winograd/wino_plan.h"
 #include "winograd/wino_tiles.h"
 
@@ -41,18 +43,13 @@ typedef struct axis {
 #define AXIS(t, T) \
   {WINO_##T##_M, WINO_##T##_R, &wino_##t##_at[0][0], &wino_##t##_bt[0][0], &wino_##t##_g[0][0]}
 
-/* In order of accuracy, the most accurate first (ties go to it). */
+#define TILE(tn, ALGO, r, h, H, w, W) {VCONV_ALGO_##ALGO, WINO_##H##_M, WINO_##W##_M, r, AXIS(h, H), AXIS(w, W)},
+/* The list's order: the most accurate first (ties go to it). */
 static const struct {
   vconv_algorithm algo;
   int mh, mw, r;
   axis h, w; /* the transforms of the tile's rows and columns */
-} tiles[] = {
-    {VCONV_ALGO_WINOGRAD_F2X2_3X3, 2, 2, 3, AXIS(m2r3, M2R3), AXIS(m2r3, M2R3)},
-    {VCONV_ALGO_WINOGRAD_F4X4_3X3, 4, 4, 3, AXIS(m4r3, M4R3), AXIS(m4r3, M4R3)},
-    {VCONV_ALGO_WINOGRAD_F4X5_3X3, 4, 5, 3, AXIS(m4r3, M4R3), AXIS(m5r3, M5R3)},
-    {VCONV_ALGO_WINOGRAD_F6X6_3X3, 6, 6, 3, AXIS(m6r3, M6R3), AXIS(m6r3, M6R3)},
-    {VCONV_ALGO_WINOGRAD_F2X2_5X5, 2, 2, 5, AXIS(m2r5, M2R5), AXIS(m2r5, M2R5)},
-};
+} tiles[] = {VCONV_WINO_TILES(TILE)};
 #define NTILES (sizeof tiles / sizeof tiles[0])
 
 /* ---- accuracy ---------------------------------------------------------------- */
@@ -193,37 +190,85 @@ static int64_t lanes(vconv_isa isa) {
   }
 }
 
-const vconv_conv_kernel *vconv_i_winograd_tile(vconv_isa isa, const vconv_conv_shape *s,
-                                               double *cost) {
-  const vconv_gemm_kernel *gemm;
-  if (vconv_i_select_gemm(isa, &gemm) != VCONV_OK) return NULL;
-  const vconv_conv_kernel *best = NULL;
-  double best_cost = 0.0;
-  for (size_t t = 0; t < NTILES; t++)
-    for (size_t i = 0; i < vconv_i_conv_kernel_count(); i++) {
-      const vconv_conv_kernel *k = vconv_i_conv_kernel(i);
-      if (k->isa != isa || k->algo != tiles[t].algo || !k->applicable(s) ||
-          tile_ratio(t, s) > ACCURACY_M)
-        continue;
-      vconv_wino_geom g;
-      vconv_wino_geometry(tiles[t].mh, tiles[t].mw, tiles[t].r, s->N, s->H, s->W, s->pt, s->pb,
-                          s->pl, s->pr, &g);
-      const double c = vconv_wino_cost(&g, s->G, s->Cg, s->Kg, gemm->mr, lanes(isa));
-      if (!best || c < best_cost) { /* strictly cheaper: ties keep the more accurate */
-        best = k;
-        best_cost = c;
-      }
-    }
-  if (cost) *cost = best_cost;
-  return best;
+static const vconv_conv_kernel *find(vconv_algorithm algo, vconv_isa isa) {
+  for (size_t i = 0; i < vconv_i_conv_kernel_count(); i++) {
+    const vconv_conv_kernel *k = vconv_i_conv_kernel(i);
+    if (k->algo == algo && k->isa == isa) return k;
+  }
+  return NULL;
 }
 
-const vconv_conv_kernel *vconv_i_winograd_auto(vconv_isa isa, const vconv_conv_shape *s) {
-  if (!vconv_winograd_enabled() || s->Cg < MIN_CHANNELS || s->Kg < MIN_CHANNELS) return NULL;
+/* The cheapest applicable tile of the tier within the accuracy rule (0 if
+ * none), its estimated cost in *cost. */
+static int winograd_tile(vconv_isa isa, const vconv_conv_shape *s, vconv_i_choice *c,
+                         double *cost) {
+  const vconv_gemm_kernel *gemm;
+  if (vconv_i_select_gemm(isa, &gemm) != VCONV_OK) return 0;
+  int found = 0;
+  double best_cost = 0.0;
+  for (size_t t = 0; t < NTILES; t++) {
+    const vconv_conv_kernel *k = find(tiles[t].algo, isa);
+    vconv_i_choice ct;
+    if (!k || tile_ratio(t, s) > ACCURACY_M || !vconv_i_plan_kernel(k, VCONV_PATH_ANY, s, &ct))
+      continue;
+    vconv_wino_geom g;
+    vconv_wino_geometry(tiles[t].mh, tiles[t].mw, tiles[t].r, s->N, s->H, s->W, s->pt, s->pb,
+                        s->pl, s->pr, &g);
+    const double cc = vconv_wino_cost(&g, s->G, s->Cg, s->Kg, gemm->mr, lanes(isa));
+    if (!found || cc < best_cost) { /* strictly cheaper: ties keep the more accurate */
+      *c = ct;
+      best_cost = cc;
+      found = 1;
+    }
+  }
+  if (cost) *cost = best_cost;
+  return found;
+}
+
+/* Winograd where its estimate beats direct's by WIN_MARGIN, with enough
+ * channels for the transforms to amortise. */
+static int winograd_auto(vconv_isa isa, const vconv_conv_shape *s, vconv_i_choice *c) {
+  if (!vconv_winograd_enabled() || s->Cg < MIN_CHANNELS || s->Kg < MIN_CHANNELS) return 0;
   double cost;
-  const vconv_conv_kernel *k = vconv_i_winograd_tile(isa, s, &cost);
-  if (!k) return NULL;
+  if (!winograd_tile(isa, s, c, &cost)) return 0;
   const double direct = (double)s->N * (double)(s->P * s->Q) * (double)(s->R * s->S) *
                         (double)s->G * (double)s->Cg * (double)s->Kg;
-  return cost * WIN_MARGIN < direct ? k : NULL;
+  return cost * WIN_MARGIN < direct;
+}
+
+/*
+ * The rest of AUTO: im2col where it wants the shape (below), else direct.
+ * Measured single threaded on Zen 5 (AVX-512, NCHW and NHWC, batch 1 and 16)
+ * against the direct kernel:
+ *   im2col wins clearly on pointwise convolutions (1x1, stride 1, no
+ *     padding: the input is the GEMM operand itself, no im2col is built),
+ *     1.3x to 3x, and on NCHW layers with few input channels per group and
+ *     enough output channels to fill the GEMM tile (a 3-channel stem 3x3:
+ *     1.4x), where direct has little to vectorise along the reduction;
+ *   direct wins or ties everywhere else (AlexNet conv2-5, 3x3 layers of
+ *     16-384 channels: 0.7-0.95x for im2col), and on tiny or depthwise
+ *     layers, where the GEMM's tiles are mostly padding.
+ */
+static int im2col_wants(const vconv_conv_shape *s) {
+  const int pointwise = s->R == 1 && s->S == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 &&
+                        s->pb == 0 && s->pl == 0 && s->pr == 0;
+  if (pointwise) return s->Kg >= 8 && s->Cg >= 8;
+  return s->layout == VCONV_LAYOUT_NCHW && s->Cg <= 4 && s->Kg >= 16 && s->P * s->Q >= 1024;
+}
+
+vconv_status vconv_i_select(vconv_algorithm algo, vconv_isa isa, const vconv_conv_shape *s,
+                            vconv_i_choice *c) {
+  if ((int)algo < 0 || (int)algo >= VCONV_ALGO_COUNT) return VCONV_ERR_INVALID_ALGORITHM;
+  if (algo == VCONV_ALGO_AUTO) {
+    if (winograd_auto(isa, s, c)) return VCONV_OK;
+    const vconv_conv_kernel *im2col = find(VCONV_ALGO_IM2COL, isa);
+    if (im2col && im2col_wants(s) && vconv_i_plan_kernel(im2col, VCONV_PATH_ANY, s, c))
+      return VCONV_OK;
+    algo = VCONV_ALGO_DIRECT;
+  }
+  if (algo == VCONV_ALGO_WINOGRAD)
+    return winograd_tile(isa, s, c, NULL) ? VCONV_OK : VCONV_ERR_UNSUPPORTED_ALGORITHM;
+  const vconv_conv_kernel *k = find(algo, isa);
+  return k && vconv_i_plan_kernel(k, VCONV_PATH_ANY, s, c) ? VCONV_OK
+                                                           : VCONV_ERR_UNSUPPORTED_ALGORITHM;
 }

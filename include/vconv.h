@@ -464,7 +464,7 @@ VCONV_API void vconv_conv2d_destroy(vconv_conv2d_op *op);
  *                      `parallel`, keeps the fastest and records its plan as
  *                      wisdom: those within 1.5x of the first pass's best (at
  *                      most 4) and the heuristic's choice on the effective
- *                      tier run again in 7-15 interleaved rounds; the
+ *                      tier run again in 9-21 interleaved rounds; the
  *                      heuristic's choice is kept unless another is faster
  *                      round by round by more than 2% (5% for a lower tier;
  *                      README, "Planner").  An explicit algo times that algorithm's tiers

@@ -58,8 +58,8 @@ static double time_op(const vconv_conv2d_op *op, const float *x, float *y,
  */
 #define FINALISTS 4
 #define FINAL_SLACK 1.5
-#define ROUNDS_MIN 7
-#define ROUNDS_MAX 15
+#define ROUNDS_MIN 9
+#define ROUNDS_MAX 21
 #define ROUNDS_NS 200e6 /* stop adding rounds after this much time */
 #define TIE_MARGIN 0.02
 #define LOWER_TIER_MARGIN 0.05

@@ -8,11 +8,7 @@ int vconv_i_plan_kernel(const vconv_conv_kernel *k, int path, const vconv_conv_s
                         vconv_i_choice *c) {
   if (!k->plan(s, vconv_i_machine(), path, &c->plan)) return 0;
   c->kernel = k;
-  /* About 5 multiply-adds per vector lane and ns (AlexNet, every algorithm):
-   * only used to keep tiny operations on one thread, and to skip measuring
-   * a tier far behind the best found so far. */
-  const double macs = (double)s->N * (double)s->K * (double)(s->P * s->Q) * (double)(s->Cg * s->R * s->S);
-  c->work_ns = macs / (5 * vconv_i_lanes(k->isa));
+  c->work_ns = vconv_i_cost_ns(k, &c->plan, s);
   return 1;
 }
 

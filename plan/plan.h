@@ -24,13 +24,17 @@ const vconv_machine *vconv_i_machine(void);
 typedef struct vconv_i_choice {
   const vconv_conv_kernel *kernel;
   vconv_conv_plan plan;
-  double work_ns; /* the cost model's single-thread estimate (the thread split's grain) */
+  double work_ns; /* the cost model's single-thread estimate, ns (also the thread split's grain) */
 } vconv_i_choice;
 
 /* The kernel's plan for the shape (path VCONV_PATH_ANY or one of its paths),
  * with the estimate; 0 where it does not apply. */
 int vconv_i_plan_kernel(const vconv_conv_kernel *k, int path, const vconv_conv_shape *s,
                         vconv_i_choice *c);
+
+/* The cost model (cost.c): the plan's estimated single-thread time. */
+double vconv_i_cost_ns(const vconv_conv_kernel *k, const vconv_conv_plan *pl,
+                       const vconv_conv_shape *s);
 
 /* The heuristic (select.c): algo AUTO, WINOGRAD (the tile of the tier it
  * picks) or one algorithm, on tier isa. */

@@ -570,11 +570,12 @@ VCONV_API const char *vconv_conv2d_plan_of(const vconv_conv2d_op *op);
  * pixels) and VCONV_ALGO_IM2COL, the GEMM formulation on the library's SGEMM
  * (data: W^T dY then col2im; weights: dY x im2col(X)); no connection
  * tables (VCONV_ERR_UNSUPPORTED_ALGORITHM).  Other algorithm values:
- * VCONV_ERR_UNSUPPORTED_ALGORITHM.  VCONV_ALGO_AUTO picks, on the tier,
- * direct unless the vector dimension of direct (data: input channels per
- * group; weights: output channels per group) fills less than half a vector
- * of the tier (and there is no connection table), then the GEMM form.
- * The rule (kernels/ops/conv_bwd.c, select_bwd) may change between versions.
+ * VCONV_ERR_UNSUPPORTED_ALGORITHM.  VCONV_ALGO_AUTO picks, on the tier:
+ * weights: direct; data: direct unless the input channels per group fill
+ * less than half a vector of the tier (1-7 on AVX-512, 1-3 on AVX2; LeNet
+ * C1 and C3, AlexNet conv1) and there is no connection table, then the
+ * GEMM form.  The rule (kernels/ops/conv_bwd.c, select_bwd) follows
+ * single-thread runs on Zen 5 and may change between versions.
  *
  * Operators are immutable like forward ones (concurrent runs with distinct
  * outputs and workspaces), own copies of what they need (the data operator

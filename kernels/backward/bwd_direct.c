@@ -103,46 +103,64 @@ typedef struct bd_args {
   int64_t nruns;
   ptrdiff_t dy_k, dy_q;     /* dY steps per output channel and per pixel */
   int64_t w_k;              /* packed floats per output channel: R S CB */
-  const int64_t *rt, *tt;   /* per tap row / column: (dY offset, weight offset) */
+  const int64_t *rt;        /* per tap row: (dY offset, weight offset) */
+  const int64_t *tt;        /* per column tap: (dY offset, weight offset, edge code) */
   int64_t nr, nt;
 } bd_args;
 
 typedef void (*bd_fn)(const bd_args *);
 
+/* acc[LO..HI) += one column tap over every connected k and row tap. */
+BW_INLINE void bd_tap(vf acc[TMAX][NVMAX], const bd_args *a, ptrdiff_t dt, ptrdiff_t wt,
+                      const int LO, const int HI, const int NV) {
+  const ptrdiff_t dq = a->dy_q;
+  for (int64_t ri = 0; ri < a->nruns; ri++) {
+    for (int64_t k = a->runs[2 * ri]; k < a->runs[2 * ri + 1]; k++) {
+      const float *dk = a->dy + k * a->dy_k + dt, *wk = a->w + k * a->w_k + wt;
+      for (int64_t r = 0; r < a->nr; r++) {
+        const float *dp = dk + a->rt[2 * r], *wp = wk + a->rt[2 * r + 1];
+        vf wv[NVMAX];
+        BW_UNROLL
+        for (int v = 0; v < NV; v++) wv[v] = vf_loadu(wp + v * VEC_W);
+        BW_UNROLL
+        for (int i = LO; i < HI; i++) {
+          const vf x = vf_set1(dp[i * dq]);
+          BW_UNROLL
+          for (int v = 0; v < NV; v++) acc[i][v] = vf_fmadd(x, wv[v], acc[i][v]);
+        }
+      }
+    }
+  }
+}
+
+/* A tap's code: the pixels it leaves out at the tile's left and right ends
+ * (its dY column falls outside dY there), each at most EDGE_MAX, chosen by a
+ * switch outside its loops so that every range is a compile-time one. */
+#define EDGE_MAX 2
+#define BD_CASE(L, R) \
+  case (L) * (EDGE_MAX + 1) + (R): bd_tap(acc, a, dt, wt, (L), T - (R), NV); break;
+
 BW_INLINE void bd_body(const bd_args *a, const int T, const int NV) {
-  const int cb = NV * VEC_W;
   vf acc[TMAX][NVMAX];
   BW_UNROLL
   for (int i = 0; i < T; i++)
     BW_UNROLL
     for (int v = 0; v < NV; v++) acc[i][v] = vf_loadu(a->init + v * VEC_W);
-  const ptrdiff_t dq = a->dy_q;
-  for (int64_t ri = 0; ri < a->nruns; ri++) {
-    for (int64_t k = a->runs[2 * ri]; k < a->runs[2 * ri + 1]; k++) {
-      const float *dk = a->dy + k * a->dy_k, *wk = a->w + k * a->w_k;
-      for (int64_t r = 0; r < a->nr; r++) {
-        const float *dr = dk + a->rt[2 * r], *wr = wk + a->rt[2 * r + 1];
-        for (int64_t t = 0; t < a->nt; t++) {
-          const float *dp = dr + a->tt[2 * t], *wp = wr + a->tt[2 * t + 1];
-          vf wv[NVMAX];
-          BW_UNROLL
-          for (int v = 0; v < NV; v++) wv[v] = vf_loadu(wp + v * VEC_W);
-          BW_UNROLL
-          for (int i = 0; i < T; i++) {
-            const vf x = vf_set1(dp[i * dq]);
-            BW_UNROLL
-            for (int v = 0; v < NV; v++) acc[i][v] = vf_fmadd(x, wv[v], acc[i][v]);
-          }
-        }
-      }
+  for (int64_t t = 0; t < a->nt; t++) {
+    const ptrdiff_t dt = a->tt[3 * t], wt = a->tt[3 * t + 1];
+    switch ((int)a->tt[3 * t + 2]) {
+      BD_CASE(0, 0) BD_CASE(0, 1) BD_CASE(0, 2)
+      BD_CASE(1, 0) BD_CASE(1, 1) BD_CASE(1, 2)
+      BD_CASE(2, 0) BD_CASE(2, 1) BD_CASE(2, 2)
+      default: break;
     }
   }
   BW_UNROLL
   for (int i = 0; i < T; i++)
     BW_UNROLL
     for (int v = 0; v < NV; v++) vf_storeu(a->out + i * a->ostep + v * VEC_W, acc[i][v]);
-  (void)cb;
 }
+#undef BD_CASE
 
 #define BD_DEF(T, NV) \
   static void bd_##T##_##NV(const bd_args *a) { bd_body(a, T, NV); }
@@ -167,10 +185,10 @@ static const char *const bd_paths[] = {"blocked"};
 
 /* Scratch: the row buffer, then int64 lists: connected k runs (2 Kg), row
  * taps (2 R), column taps of a residue (2 S, with their ranges 2 S), and
- * a segment's taps (2 S). */
+ * a tile's taps (3 S). */
 static size_t bd_scratch(const vconv_conv_shape *s, const bd_plan *pl, size_t *lists) {
   *lists = align64((size_t)(s->W * pl->cb) * sizeof(float));
-  return *lists + (size_t)(2 * s->Kg + 2 * s->R + 6 * s->S + 8) * sizeof(int64_t);
+  return *lists + (size_t)(2 * s->Kg + 2 * s->R + 7 * s->S + 8) * sizeof(int64_t);
 }
 
 static int bd_plan_fn(const vconv_conv_shape *s, const vconv_machine *m, int path,
@@ -342,28 +360,52 @@ static void bd_run(const vconv_conv_shape *s, const vconv_conv_plan *p, const fl
         crange[2 * nc + 1] = hi;
         nc++;
       }
-      /* Segments of constant valid taps. */
-      for (int64_t ja = 0; ja < J;) {
-        int64_t jb = J, nt = 0;
-        for (int64_t i = 0; i < nc; i++) {
-          const int64_t lo = crange[2 * i], hi = crange[2 * i + 1];
-          if (lo > ja) {
-            jb = min64(jb, lo);
-          } else if (hi > ja) {
-            jb = min64(jb, hi);
-            tt[2 * nt] = ct[2 * i + 1] * dy_q;
-            tt[2 * nt + 1] = ct[2 * i] * pl.cb;
-            nt++;
-          }
+      /* Balanced tiles of the phase; a tap that misses a few pixels at a
+       * tile's ends stays in the tile (its edge code), others split the tile
+       * into segments of constant valid taps. */
+      const int64_t ntl = cdiv(J, pl.tmax);
+      for (int64_t ti = 0; ti < ntl; ti++) {
+        const int64_t j0 = ti * J / ntl, j1 = (ti + 1) * J / ntl;
+        int64_t nt = 0;
+        int fits = 1;
+        for (int64_t i = 0; i < nc && fits; i++) {
+          const int64_t lo = max64(crange[2 * i], j0), hi = min64(crange[2 * i + 1], j1);
+          if (hi <= lo) continue;
+          const int64_t sl = lo - j0, sr = j1 - hi;
+          fits = sl <= EDGE_MAX && sr <= EDGE_MAX;
+          tt[3 * nt] = ct[2 * i + 1] * dy_q;
+          tt[3 * nt + 1] = ct[2 * i] * pl.cb;
+          tt[3 * nt + 2] = sl * (EDGE_MAX + 1) + sr;
+          nt++;
         }
-        a.nt = nt;
-        for (int64_t j0 = ja; j0 < jb; j0 += pl.tmax) {
-          const int T = (int)min64(pl.tmax, jb - j0);
+        if (fits) {
+          a.nt = nt;
           a.dy = dyn + j0 * dy_q;
           a.out = row + (rho + s->sw * j0) * pl.cb;
-          bd_tab[pl.nv][T](&a);
+          bd_tab[pl.nv][j1 - j0](&a);
+          continue;
         }
-        ja = jb;
+        for (int64_t ja = j0; ja < j1;) {
+          int64_t jb = j1;
+          nt = 0;
+          for (int64_t i = 0; i < nc; i++) {
+            const int64_t lo = crange[2 * i], hi = crange[2 * i + 1];
+            if (lo > ja) {
+              jb = min64(jb, lo);
+            } else if (hi > ja) {
+              jb = min64(jb, hi);
+              tt[3 * nt] = ct[2 * i + 1] * dy_q;
+              tt[3 * nt + 1] = ct[2 * i] * pl.cb;
+              tt[3 * nt + 2] = 0;
+              nt++;
+            }
+          }
+          a.nt = nt;
+          a.dy = dyn + ja * dy_q;
+          a.out = row + (rho + s->sw * ja) * pl.cb;
+          bd_tab[pl.nv][jb - ja](&a);
+          ja = jb;
+        }
       }
     }
     bd_store_row(s, &pl, row, cvalid, dx, n, g * s->Cg + c0, h);
@@ -374,11 +416,12 @@ static void bd_run(const vconv_conv_shape *s, const vconv_conv_plan *p, const fl
 /* Weight gradient                                                           */
 
 typedef struct bw_args {
-  float *acc;               /* TC x KB sums, accumulated in place */
-  const float *x;           /* tile channel 0 at the first row and pixel */
+  float *acc;               /* TC sums of KB floats, acc_j apart, accumulated in place */
+  ptrdiff_t acc_j;
+  const float *x;           /* the tile's first channel or tap at the first row and pixel */
   const float *dy;          /* the panel at the first row and pixel */
   int64_t rows, cols;
-  ptrdiff_t x_c, x_row, x_col, dy_row;
+  ptrdiff_t x_c, x_row, x_col, dy_row; /* x_c: from one channel (or tap) of the tile to the next */
 } bw_args;
 
 typedef void (*bw_fn)(const bw_args *);
@@ -389,7 +432,7 @@ BW_INLINE void bw_body(const bw_args *a, const int TC, const int NV) {
   BW_UNROLL
   for (int j = 0; j < TC; j++)
     BW_UNROLL
-    for (int v = 0; v < NV; v++) acc[j][v] = vf_loadu(a->acc + j * kb + v * VEC_W);
+    for (int v = 0; v < NV; v++) acc[j][v] = vf_loadu(a->acc + j * a->acc_j + v * VEC_W);
   const ptrdiff_t xc = a->x_c, xq = a->x_col;
   for (int64_t i = 0; i < a->rows; i++) {
     const float *xr = a->x + i * a->x_row, *dr = a->dy + i * a->dy_row;
@@ -408,7 +451,7 @@ BW_INLINE void bw_body(const bw_args *a, const int TC, const int NV) {
   BW_UNROLL
   for (int j = 0; j < TC; j++)
     BW_UNROLL
-    for (int v = 0; v < NV; v++) vf_storeu(a->acc + j * kb + v * VEC_W, acc[j][v]);
+    for (int v = 0; v < NV; v++) vf_storeu(a->acc + j * a->acc_j + v * VEC_W, acc[j][v]);
 }
 
 #define BW_DEF(T, NV) \
@@ -418,7 +461,8 @@ INSTANCES(BW_DEF)
 static const bw_fn bw_tab[NVMAX + 1][TMAX + 1] = {INSTANCES(BW_ENT)};
 
 typedef struct bw_plan {
-  int nv, tc;
+  int nv, tc;       /* tile: nv vectors of k x tc channels, or tc kernel columns when taps */
+  int taps;         /* tiles over the kernel columns of one channel (few channels, wide kernels) */
   int64_t kb, nkb;  /* output channels per block, blocks per group */
   int64_t cc, ncc;  /* input channels per chunk, chunks per group */
   int64_t pb;       /* dY rows per panel */
@@ -445,14 +489,20 @@ static int bw_plan_fn(const vconv_conv_shape *s, const vconv_machine *m, int pat
     if (bw_tab[pl.nv][i]) pl.tc = i;
   pl.kb = (int64_t)pl.nv * VEC_W;
   pl.nkb = cdiv(s->Kg, pl.kb);
-  /* Balanced channel tiles. */
-  pl.tc = (int)cdiv(s->Cg, cdiv(s->Cg, pl.tc));
+  /* Balanced tiles over channels, or over kernel columns where there are
+   * more columns than channels (AlexNet conv1: 3 channels, 11 columns). */
+  pl.taps = s->S > s->Cg;
+  const int64_t along = pl.taps ? s->S : s->Cg;
+  const int tcmax = pl.tc;
+  pl.tc = (int)cdiv(along, cdiv(along, pl.tc));
   /* A chunk's sums in a quarter of L2, where every row block revisits them;
    * then smaller chunks until there are tasks for a few cores. */
   const int64_t per_c = s->R * s->S * pl.kb * (int64_t)sizeof(float);
-  int64_t cc = max64(1, m->l2 / 4 / per_c) / pl.tc * pl.tc;
-  cc = min64(max64(cc, pl.tc), s->Cg);
-  while (cc > pl.tc && s->G * pl.nkb * cdiv(s->Cg, cc) < 8) cc = cdiv(cdiv(cc, 2), pl.tc) * pl.tc;
+  int64_t cc = max64(1, m->l2 / 4 / per_c);
+  const int64_t unit = pl.taps ? 1 : pl.tc;
+  (void)tcmax;
+  cc = min64(max64(cc / unit * unit, unit), s->Cg);
+  while (cc > unit && s->G * pl.nkb * cdiv(s->Cg, cc) < 8) cc = cdiv(cdiv(cc, 2), unit) * unit;
   pl.cc = cc;
   pl.ncc = cdiv(s->Cg, cc);
   /* A panel of about 16 KB: in L1 while every tap and channel tile reads it. */
@@ -574,6 +624,51 @@ static void bw_run(const vconv_conv_shape *s, const vconv_conv_plan *p, const fl
         pe = min64(pe, p0 + pn);
         if (pe <= pa) continue;
         const int64_t h = pa * s->sh - s->pt + r * s->dh;
+        if (pl.taps) {
+          /* Columns t0 .. t0+tn-1 of one channel share the pixels every one of
+           * them reads; the few each reads beyond those go one column at a time. */
+          for (int64_t t0 = 0; t0 < s->S; t0 += pl.tc) {
+            const int64_t tn = min64(pl.tc, s->S - t0);
+            int64_t qa = 0, qe = s->Q;
+            for (int64_t tc = t0; tc < t0 + tn; tc++) {
+              int64_t lo, hi;
+              vconv_valid_range(tc * s->dw - s->pl, s->sw, s->W, s->Q, &lo, &hi);
+              qa = max64(qa, lo);
+              qe = min64(qe, hi);
+            }
+            if (qe < qa) qe = qa;
+            for (int64_t li = 0; li < ncl; li++) {
+              const float *xc = xn + chan[li] * x_c + h * x_h;
+              a.rows = pe - pa;
+              if (qe > qa) {
+                a.acc = acc + ((r * s->S + t0) * ncl + li) * kb;
+                a.acc_j = ncl * kb;
+                a.x_c = s->dw * x_w;
+                a.x = xc + (qa * s->sw - s->pl + t0 * s->dw) * x_w;
+                a.cols = qe - qa;
+                a.dy = panel + ((pa - p0) * s->Q + qa) * kb;
+                bw_tab[pl.nv][tn](&a);
+              }
+              for (int64_t tc = t0; tc < t0 + tn; tc++) {
+                int64_t lo, hi;
+                vconv_valid_range(tc * s->dw - s->pl, s->sw, s->W, s->Q, &lo, &hi);
+                const int64_t piece[4] = {lo, min64(hi, qa), max64(lo, qe), hi};
+                for (int e = 0; e < 4; e += 2) {
+                  if (piece[e + 1] <= piece[e]) continue;
+                  a.acc = acc + ((r * s->S + tc) * ncl + li) * kb;
+                  a.acc_j = kb;
+                  a.x = xc + (piece[e] * s->sw - s->pl + tc * s->dw) * x_w;
+                  a.cols = piece[e + 1] - piece[e];
+                  a.dy = panel + ((pa - p0) * s->Q + piece[e]) * kb;
+                  bw_tab[pl.nv][1](&a);
+                }
+              }
+            }
+          }
+          continue;
+        }
+        a.x_c = x_c;
+        a.acc_j = kb;
         for (int64_t tc = 0; tc < s->S; tc++) {
           int64_t qa, qe;
           vconv_valid_range(tc * s->dw - s->pl, s->sw, s->W, s->Q, &qa, &qe);

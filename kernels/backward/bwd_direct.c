@@ -465,18 +465,19 @@ typedef struct bw_plan {
   int taps;         /* tiles over the kernel columns of one channel (few channels, wide kernels) */
   int64_t kb, nkb;  /* output channels per block, blocks per group */
   int64_t cc, ncc;  /* input channels per chunk, chunks per group */
-  int64_t pb;       /* dY rows per panel */
+  int64_t pb;       /* dY rows per panel (images, when img) */
+  int img;          /* one-row dY (LeNet C5): a tile's rows are images */
 } bw_plan;
 
 static const char *const bw_paths[] = {"tiles"};
 
 /* Scratch: sums [tap][channel][KB], the panel [row][q][KB], then int64 lists
- * of the chunk's connected channels (cc) and tiles (3 cc). */
+ * of the chunk's connected channels (cc), tiles (3 cc) and their map (cc). */
 static size_t bw_scratch(const vconv_conv_shape *s, const bw_plan *pl, size_t *panel,
                          size_t *lists) {
   *panel = align64((size_t)(s->R * s->S * pl->cc * pl->kb) * sizeof(float));
   *lists = *panel + align64((size_t)(pl->pb * s->Q * pl->kb) * sizeof(float));
-  return *lists + (size_t)(4 * pl->cc + 4) * sizeof(int64_t);
+  return *lists + (size_t)(5 * pl->cc + 4) * sizeof(int64_t);
 }
 
 static int bw_plan_fn(const vconv_conv_shape *s, const vconv_machine *m, int path,
@@ -506,7 +507,8 @@ static int bw_plan_fn(const vconv_conv_shape *s, const vconv_machine *m, int pat
   pl.cc = cc;
   pl.ncc = cdiv(s->Cg, cc);
   /* A panel of about 16 KB: in L1 while every tap and channel tile reads it. */
-  pl.pb = max64(1, min64(s->P, 4096 / max64(1, s->Q * pl.kb)));
+  pl.img = s->P == 1;
+  pl.pb = max64(1, min64(pl.img ? s->N : s->P, 4096 / max64(1, s->Q * pl.kb)));
   memset(p, 0, sizeof *p);
   size_t panel, lists;
   p->packed_floats = 0;
@@ -605,16 +607,21 @@ static void bw_run(const vconv_conv_shape *s, const vconv_conv_plan *p, const fl
   bw_args a;
   a.x_c = x_c;
   a.x_col = s->sw * x_w;
-  a.x_row = s->sh * x_h;
+  a.x_row = pl.img ? s->H * s->W * s->C : s->sh * x_h;
   a.dy_row = s->Q * kb;
-  for (int64_t n = 0; n < s->N; n++) {
+  for (int64_t n = 0; n < s->N; n += pl.img ? pl.pb : 1) {
+    const int64_t nn = pl.img ? min64(pl.pb, s->N - n) : 1;
     const float *xn = nhwc ? x + n * s->H * s->W * s->C + g * s->Cg
                            : x + (n * s->C + g * s->Cg) * s->H * s->W;
     for (int64_t p0 = 0; p0 < s->P; p0 += pl.pb) {
-      const int64_t pn = min64(pl.pb, s->P - p0);
-      bw_fill_panel(s, &pl, dy, n, g * s->Kg + k0, kvalid, p0, pn, panel);
+      const int64_t pn = pl.img ? 1 : min64(pl.pb, s->P - p0);
+      if (pl.img)
+        for (int64_t i = 0; i < nn; i++)
+          bw_fill_panel(s, &pl, dy, n + i, g * s->Kg + k0, kvalid, 0, 1, panel + i * s->Q * kb);
+      else
+        bw_fill_panel(s, &pl, dy, n, g * s->Kg + k0, kvalid, p0, pn, panel);
       if (want_db)
-        for (int64_t i = 0; i < pn * s->Q; i++)
+        for (int64_t i = 0; i < nn * pn * s->Q; i++)
           for (int v = 0; v < pl.nv; v++) dbv[v] = vf_add(dbv[v], vf_loadu(panel + i * kb + v * VEC_W));
       if (ncl == 0) continue;
       for (int64_t r = 0; r < s->R; r++) {
@@ -639,7 +646,7 @@ static void bw_run(const vconv_conv_shape *s, const vconv_conv_plan *p, const fl
             if (qe < qa) qe = qa;
             for (int64_t li = 0; li < ncl; li++) {
               const float *xc = xn + chan[li] * x_c + h * x_h;
-              a.rows = pe - pa;
+              a.rows = pl.img ? nn : pe - pa;
               if (qe > qa) {
                 a.acc = acc + ((r * s->S + t0) * ncl + li) * kb;
                 a.acc_j = ncl * kb;
@@ -674,7 +681,7 @@ static void bw_run(const vconv_conv_shape *s, const vconv_conv_plan *p, const fl
           vconv_valid_range(tc * s->dw - s->pl, s->sw, s->W, s->Q, &qa, &qe);
           if (qe <= qa) continue;
           const int64_t wcol = qa * s->sw - s->pl + tc * s->dw;
-          a.rows = pe - pa;
+          a.rows = pl.img ? nn : pe - pa;
           a.cols = qe - qa;
           a.dy = panel + ((pa - p0) * s->Q + qa) * kb;
           for (int64_t ti = 0; ti < ntiles; ti++) {
@@ -686,18 +693,41 @@ static void bw_run(const vconv_conv_shape *s, const vconv_conv_plan *p, const fl
       }
     }
   }
-  /* dW, OIHW: zero for pairs nothing connects. */
-  for (int64_t kk = 0; kk < kvalid; kk++) {
-    const int64_t k = g * s->Kg + k0 + kk;
-    int64_t li = 0;
-    for (int64_t c = c0; c < c0 + cn; c++) {
-      float *d = dw + (k * s->Cg + c) * RS;
-      const int have = li < ncl && chan[li] == c;
-      const int on = have && connected(s, k, c);
-      for (int64_t rs = 0; rs < RS; rs++) d[rs] = on ? acc[(rs * ncl + li) * kb + kk] : 0.0f;
-      li += have;
+  /* dW, OIHW, from the sums [tap][channel][k] through VEC_W x VEC_W
+   * transposes.  A k's rows of the chunk's channels are one span of cn R S
+   * floats, transposed as one (a copy lane by lane, strided by a tap row,
+   * showed on layers with few pixels, LeNet C5, and so did a masked tail per
+   * channel row); channels nothing in the block reads are zeros. */
+  int64_t *lmap = tiles + 3 * pl.cc; /* chunk channel -> index in chan, or -1 */
+  for (int64_t c = 0; c < cn; c++) lmap[c] = -1;
+  for (int64_t li = 0; li < ncl; li++) lmap[chan[li] - c0] = li;
+  const int64_t span = cn * RS;
+  for (int64_t v = 0; v < kvalid; v += VEC_W) {
+    const int64_t kn = min64(VEC_W, kvalid - v);
+    for (int64_t f0 = 0; f0 < span; f0 += VEC_W) {
+      const int fn = (int)min64(VEC_W, span - f0);
+      vf blk[VEC_W];
+      int64_t c = f0 / RS, rs = f0 % RS;
+      for (int i = 0; i < VEC_W; i++) {
+        const int64_t li = i < fn ? lmap[c] : -1;
+        blk[i] = li >= 0 ? vf_loadu(acc + (rs * ncl + li) * kb + v) : vf_zero();
+        if (++rs == RS) rs = 0, c++;
+      }
+      vf_transpose_block(blk);
+      for (int64_t j = 0; j < kn; j++) {
+        float *d = dw + ((g * s->Kg + k0 + v + j) * s->Cg + c0) * RS + f0;
+        if (fn == VEC_W)
+          vf_storeu(d, blk[j]);
+        else
+          vf_store_part(d, blk[j], fn);
+      }
     }
   }
+  if (s->conn) /* the pairs a block computed but the table leaves out */
+    for (int64_t kk = 0; kk < kvalid; kk++)
+      for (int64_t c = c0; c < c0 + cn; c++)
+        if (!connected(s, g * s->Kg + k0 + kk, c))
+          memset(dw + ((g * s->Kg + k0 + kk) * s->Cg + c) * RS, 0, (size_t)RS * sizeof(float));
   if (want_db) {
     float tmp[NVMAX * VEC_W];
     for (int v = 0; v < pl.nv; v++) vf_storeu(tmp + v * VEC_W, dbv[v]);

@@ -126,7 +126,8 @@ static void add_run(float *dst, ptrdiff_t ds, const float *src, int64_t n) {
   int64_t i = 0;
   if (ds == 1) {
     for (; i + VEC_W <= n; i += VEC_W) vf_storeu(dst + i, vf_add(vf_loadu(dst + i), vf_loadu(src + i)));
-    if (i < n) vf_store_part(dst + i, vf_add(vf_load_part(dst + i, (int)(n - i)), vf_load_part(src + i, (int)(n - i))), (int)(n - i));
+    /* The tail in scalars: AVX-512 masked stores are slow on Zen 5 (im2col.c). */
+    for (; i < n; i++) dst[i] += src[i];
     return;
   }
   for (; i < n; i++) dst[i * ds] += src[i];

@@ -222,7 +222,7 @@ typedef enum vconv_activation {
 } vconv_activation;
 
 typedef enum vconv_algorithm {
-  VCONV_ALGO_AUTO = 0,     /* the library chooses (documented heuristic) */
+  VCONV_ALGO_AUTO = 0,     /* the library chooses (a documented cost model) */
   VCONV_ALGO_DIRECT = 1,   /* direct loops over the taps */
   VCONV_ALGO_IM2COL = 2,   /* im2col + GEMM */
   VCONV_ALGO_WINOGRAD = 3, /* Winograd minimal filtering (3x3 / 5x5, stride 1): the library picks the tile */
@@ -241,26 +241,23 @@ typedef enum vconv_algorithm {
 #define VCONV_ALGO_COUNT 9
 
 /*
- * VCONV_ALGO_AUTO picks, on the operator's tier:
- *   im2col for pointwise convolutions (1x1, stride 1, no padding, at least 8
- *     input and 8 output channels per group), whose input already is the
- *     GEMM operand, and for NCHW layers with at most 4 input channels per
- *     group, at least 16 output channels per group and 1024 output pixels
- *     (RGB stems);
- *   direct for everything else and wherever im2col is not applicable
- *     (connection tables).
- * Before those, Winograd (unless switched off, see vconv_set_winograd) for
- * 3x3 and 5x5 convolutions at stride 1 with at least 8 input and 8 output
- * channels per group, when the estimated work of its cheapest tile (the GEMM
- * stage's multiply-adds, tiles rounded up to the GEMM's register tile and
- * output channels to whole vectors, plus the transforms at 2 * lanes
- * multiply-adds per transformed value) times 1.3 is below direct's
- * multiply-adds; that tile is also what VCONV_ALGO_WINOGRAD runs.  On
- * AlexNet: conv2 F(2x2, 5x5); conv3-5 F(4x5, 3x3) at batch 1, F(6x6, 3x3)
- * at batch 16; LeNet-5 direct.
- * The rule follows single-thread measurements (Zen 5, AVX-512) and may change
- * between versions.  Direct and im2col meet the same error bound; Winograd
- * has its own, larger per tile (README, "Winograd accuracy").
+ * VCONV_ALGO_AUTO picks, on the operator's tier, the plan (kernel and loop
+ * nest: VCONV_ALGO_* and the paths below, "Named plans") with the lowest
+ * estimated single-thread time; Winograd tiles only within the accuracy rule
+ * below and unless switched off (vconv_set_winograd).  VCONV_ALGO_WINOGRAD is
+ * the tile with the lowest estimate.  The estimate is a cost model per tier:
+ *   time = a * multiply-adds + b * moved values + c
+ * with the plan's own counts (the multiply-adds it issues, lanes its vectors
+ * and register tiles pad included; the values im2col packs and Winograd
+ * transforms) and a, b, c per tier and family (each direct path, im2col, each
+ * tile) fitted to measurements of every plan on a set of shapes, made by
+ * tools/vconv-calibrate and built in (plan/calibration.inc, which names the
+ * CPU it was made on; a tier without measurements borrows the nearest one's,
+ * per lane).  On AlexNet (Zen 5, AVX-512): conv1 im2col; conv2 F(2x2, 5x5);
+ * conv3-5 F(4x5, 3x3) at batch 1, F(6x6, 3x3) at batch 16; LeNet-5 direct
+ * (C1 spatial, the others blocked).  The choices may change between versions.
+ * Direct and im2col meet the same error bound; Winograd has its own, larger
+ * per tile (README, "Winograd accuracy").
  * Accuracy: AUTO, VCONV_ALGO_WINOGRAD and the planner (below) consider only
  * tiles whose error bound on the shape is at most 100 times direct's.  Both
  * bounds are taken at their largest over the outputs for inputs and weights
@@ -287,7 +284,7 @@ VCONV_API const char *vconv_algorithm_name(vconv_algorithm algo);
 
 /*
  * Winograd in VCONV_ALGO_AUTO, for the whole process: enabled 1 (the
- * default) lets AUTO pick a Winograd tile where the heuristic above expects
+ * default) lets AUTO pick a Winograd tile where the cost model above expects
  * it to win, 0 never (AUTO then chooses as if no Winograd kernel existed).
  * The environment variable VCONV_WINOGRAD=0 or =1, when set, wins over this
  * call.  Applies to operators created afterwards; explicit requests
@@ -461,13 +458,16 @@ VCONV_API void vconv_conv2d_destroy(vconv_conv2d_op *op);
  *                      descriptor and thread count, if it can run here, else
  *                      the heuristic (VCONV_ALGO_AUTO above).
  *   VCONV_PLAN_MEASURE algo AUTO: without wisdom for the key, times every
- *                      candidate (each applicable algorithm on each tier that
- *                      can run here; the kernels' own blocking follows the
- *                      shape and the caches) on scratch data with `parallel`,
- *                      keeps the fastest and records it as wisdom: those
- *                      within 1.5x of the first pass's best (at most 4) run
- *                      again in 5-15 interleaved rounds and the lowest median
- *                      wins.  An explicit algo times that algorithm's tiers
+ *                      candidate (each path of each applicable algorithm on
+ *                      each tier that can run here; the kernels' own blocking
+ *                      follows the shape and the caches) on scratch data with
+ *                      `parallel`, keeps the fastest and records its plan as
+ *                      wisdom: those within 1.5x of the first pass's best (at
+ *                      most 4) and the heuristic's choice on the effective
+ *                      tier run again in 9-21 interleaved rounds; the
+ *                      heuristic's choice is kept unless another is faster
+ *                      round by round by more than 2% (5% for a lower tier;
+ *                      README, "Planner").  An explicit algo times that algorithm's tiers
  *                      (VCONV_ALGO_WINOGRAD: its tiles) and records nothing.
  *                      AUTO, timed or from wisdom, and WINOGRAD take only
  *                      Winograd tiles within the accuracy rule (above).

@@ -48,6 +48,11 @@ typedef struct vconv_conv_plan {
   size_t task_workspace; /* bytes of scratch one worker needs (64-byte aligned) */
   size_t task_count;     /* run(task) for every task in [0, task_count) computes the output */
   int path;              /* index into the kernel's paths[] */
+  /* The plan's real work, for the cost model (plan/cost.c): multiply-adds it
+   * issues, the lanes its vectors and register tiles pad included, and the
+   * values it packs or transforms on the way (im2col's matrix, Winograd's
+   * transformed tiles; 0 for direct). */
+  double macs, moved;
   union {                /* the kernel's fields (memcpy'd to and from its own struct) */
     int64_t i[VCONV_PLAN_WORDS];
     double d[VCONV_PLAN_WORDS];

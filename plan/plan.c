@@ -8,11 +8,7 @@ int vconv_i_plan_kernel(const vconv_conv_kernel *k, int path, const vconv_conv_s
                         vconv_i_choice *c) {
   if (!k->plan(s, vconv_i_machine(), path, &c->plan)) return 0;
   c->kernel = k;
-  /* About 5 multiply-adds per vector lane and ns (AlexNet, every algorithm):
-   * only used to keep tiny operations on one thread, and to skip measuring
-   * a tier far behind the best found so far. */
-  const double macs = (double)s->N * (double)s->K * (double)(s->P * s->Q) * (double)(s->Cg * s->R * s->S);
-  c->work_ns = macs / (5 * vconv_i_lanes(k->isa));
+  c->work_ns = vconv_i_cost_ns(k, &c->plan, s);
   return 1;
 }
 
@@ -26,17 +22,18 @@ vconv_status vconv_i_plan_conv(const vconv_conv_shape *s, vconv_algorithm algo, 
   /* An explicit tier is the caller's choice: the heuristic on it, nothing else. */
   if (isa == VCONV_ISA_AUTO && algo == VCONV_ALGO_AUTO) {
     const size_t threads = vconv_i_workers(par, SIZE_MAX);
-    const vconv_conv_kernel *k = vconv_i_wisdom_find(s, threads);
-    /* Wisdom from a machine with a higher cap, for a kernel that no longer
+    const vconv_conv_kernel *k;
+    int path;
+    /* Wisdom from a machine with a higher cap, for a plan that no longer
      * applies, or for a Winograd tile outside the accuracy rule (recorded by
      * a version without it) falls back to planning as if there were none. */
-    if (k && vconv_isa_available(k->isa) && vconv_i_winograd_accurate(k->algo, s) &&
-        vconv_i_plan_kernel(k, VCONV_PATH_ANY, s, c))
+    if (vconv_i_wisdom_find(s, threads, &k, &path) && vconv_isa_available(k->isa) &&
+        vconv_i_winograd_accurate(k->algo, s) && vconv_i_plan_kernel(k, path, s, c))
       return VCONV_OK;
     if (flags & VCONV_PLAN_MEASURE) {
       double ns;
       if ((st = vconv_i_measure(s, algo, par, weights, bias, c, &ns)) == VCONV_OK)
-        vconv_i_wisdom_put(s, threads, c->kernel, ns);
+        vconv_i_wisdom_put(s, threads, c, ns);
       return st;
     }
   } else if (isa == VCONV_ISA_AUTO && (flags & VCONV_PLAN_MEASURE)) {

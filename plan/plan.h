@@ -24,13 +24,17 @@ const vconv_machine *vconv_i_machine(void);
 typedef struct vconv_i_choice {
   const vconv_conv_kernel *kernel;
   vconv_conv_plan plan;
-  double work_ns; /* the cost model's single-thread estimate (the thread split's grain) */
+  double work_ns; /* the cost model's single-thread estimate, ns (also the thread split's grain) */
 } vconv_i_choice;
 
 /* The kernel's plan for the shape (path VCONV_PATH_ANY or one of its paths),
  * with the estimate; 0 where it does not apply. */
 int vconv_i_plan_kernel(const vconv_conv_kernel *k, int path, const vconv_conv_shape *s,
                         vconv_i_choice *c);
+
+/* The cost model (cost.c): the plan's estimated single-thread time. */
+double vconv_i_cost_ns(const vconv_conv_kernel *k, const vconv_conv_plan *pl,
+                       const vconv_conv_shape *s);
 
 /* The heuristic (select.c): algo AUTO, WINOGRAD (the tile of the tier it
  * picks) or one algorithm, on tier isa. */
@@ -45,14 +49,16 @@ int vconv_i_is_winograd_tile(vconv_algorithm algo);
 double vconv_i_winograd_bound_ratio(vconv_algorithm algo, const vconv_conv_shape *s);
 int vconv_i_winograd_accurate(vconv_algorithm algo, const vconv_conv_shape *s);
 
-/* Wisdom (wisdom.c): the held choice for (shape, threads), or NULL. */
-const vconv_conv_kernel *vconv_i_wisdom_find(const vconv_conv_shape *s, size_t threads);
-void vconv_i_wisdom_put(const vconv_conv_shape *s, size_t threads, const vconv_conv_kernel *k,
+/* Wisdom (wisdom.c): the plan (kernel and path) held for (shape, threads);
+ * 0 if none.  put() remembers a choice. */
+int vconv_i_wisdom_find(const vconv_conv_shape *s, size_t threads, const vconv_conv_kernel **k,
+                        int *path);
+void vconv_i_wisdom_put(const vconv_conv_shape *s, size_t threads, const vconv_i_choice *c,
                         double ns);
 
-/* The measuring planner (measure.c): the fastest candidate of algo (AUTO:
- * every algorithm) on the tiers that can run here, timed on the caller's
- * parallel-for; its time in *ns. */
+/* The measuring planner (measure.c): the fastest plan of algo (AUTO: every
+ * algorithm; every path of each) on the tiers that can run here, timed on the
+ * caller's parallel-for; its time in *ns. */
 vconv_status vconv_i_measure(const vconv_conv_shape *s, vconv_algorithm algo,
                              const vconv_parallel *par, const float *weights, const float *bias,
                              vconv_i_choice *c, double *ns);

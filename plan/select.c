@@ -1,20 +1,14 @@
 /*
- * The heuristic: which kernel VCONV_ALGO_AUTO and VCONV_ALGO_WINOGRAD mean on
- * a tier for a shape (with no wisdom and no measuring), Winograd's accuracy
+ * The heuristic: which plan VCONV_ALGO_AUTO and VCONV_ALGO_WINOGRAD mean on a
+ * tier for a shape (with no wisdom and no measuring), Winograd's accuracy
  * rule, and the process-wide Winograd switch (vconv_set_winograd,
  * VCONV_WINOGRAD).
  *
- * The heuristic compares estimated multiply-adds (vconv_wino_cost in
- * wino_plan.h): a tile's GEMM work (tile rows rounded up to the GEMM register
- * tile, output channels to whole vectors, alpha_h alpha_w products per tile
- * and channel pair) plus its transforms, against the direct convolution's
- * N*P*Q*R*S*Cg*Kg.  The cheapest applicable tile is the one
- * VCONV_ALGO_WINOGRAD runs; AUTO takes it when it is cheaper than direct by
- * WIN_MARGIN, which covers the GEMM's lower efficiency than direct's on
- * large layers (single-thread measurements, Zen 5, AVX-512), and only with
- * enough channels for the transforms to amortise.  Both consider only the
- * tiles whose error bound on the shape is within ACCURACY_M of direct's
- * (below), and so do the measuring planner (measure.c) and wisdom (plan.c).
+ * AUTO is the plan with the lowest estimated time (cost.c: every path of
+ * every kernel of the tier that applies, Winograd tiles only within the
+ * accuracy rule and while the switch is on); WINOGRAD the tile with the
+ * lowest estimate.  Ties keep the earlier entry of the variant list (direct,
+ * im2col, then the tiles, most accurate first).
  */
 #include <math.h>
 #include <pthread.h>
@@ -26,12 +20,6 @@
 #include "variants.h"
 #include "winograd/wino_plan.h"
 #include "winograd/wino_tiles.h"
-
-/* Winograd wins when its estimate times this is below direct's. */
-#define WIN_MARGIN 1.3
-/* Fewer input or output channels per group than this: the transforms cost
- * as much as they save (and depthwise layers have a single channel). */
-#define MIN_CHANNELS 8
 
 /* A 1-D transform of wino_tiles.h: m outputs, alpha = m + r - 1. */
 typedef struct axis {
@@ -179,96 +167,46 @@ vconv_status vconv_set_winograd(int enabled) {
 
 /* ---- tile choice ----------------------------------------------------------- */
 
-/* Floats per vector of a tier. */
-static int64_t lanes(vconv_isa isa) {
-  switch (isa) {
-    case VCONV_ISA_AVX512: return 16;
-    case VCONV_ISA_AVX2: return 8;
-    case VCONV_ISA_SSE41:
-    case VCONV_ISA_NEON: return 4;
-    default: return 1;
-  }
-}
-
-static const vconv_conv_kernel *find(vconv_algorithm algo, vconv_isa isa) {
+/* The plan of the tier with the lowest estimated time among the kernels
+ * that want() accepts, every path of each; 0 if none applies. */
+static int cheapest(vconv_isa isa, const vconv_conv_shape *s, int (*want)(vconv_algorithm, const vconv_conv_shape *),
+                    vconv_i_choice *c) {
+  int found = 0;
   for (size_t i = 0; i < vconv_i_conv_kernel_count(); i++) {
     const vconv_conv_kernel *k = vconv_i_conv_kernel(i);
-    if (k->algo == algo && k->isa == isa) return k;
-  }
-  return NULL;
-}
-
-/* The cheapest applicable tile of the tier within the accuracy rule (0 if
- * none), its estimated cost in *cost. */
-static int winograd_tile(vconv_isa isa, const vconv_conv_shape *s, vconv_i_choice *c,
-                         double *cost) {
-  const vconv_gemm_kernel *gemm;
-  if (vconv_i_select_gemm(isa, &gemm) != VCONV_OK) return 0;
-  int found = 0;
-  double best_cost = 0.0;
-  for (size_t t = 0; t < NTILES; t++) {
-    const vconv_conv_kernel *k = find(tiles[t].algo, isa);
-    vconv_i_choice ct;
-    if (!k || tile_ratio(t, s) > ACCURACY_M || !vconv_i_plan_kernel(k, VCONV_PATH_ANY, s, &ct))
-      continue;
-    vconv_wino_geom g;
-    vconv_wino_geometry(tiles[t].mh, tiles[t].mw, tiles[t].r, s->N, s->H, s->W, s->pt, s->pb,
-                        s->pl, s->pr, &g);
-    const double cc = vconv_wino_cost(&g, s->G, s->Cg, s->Kg, gemm->mr, lanes(isa));
-    if (!found || cc < best_cost) { /* strictly cheaper: ties keep the more accurate */
-      *c = ct;
-      best_cost = cc;
-      found = 1;
+    if (k->isa != isa || !want(k->algo, s)) continue;
+    for (int path = 0; path < k->npaths; path++) {
+      vconv_i_choice ct;
+      if (vconv_i_plan_kernel(k, path, s, &ct) && (!found || ct.work_ns < c->work_ns)) {
+        *c = ct;
+        found = 1;
+      }
     }
   }
-  if (cost) *cost = best_cost;
   return found;
 }
 
-/* Winograd where its estimate beats direct's by WIN_MARGIN, with enough
- * channels for the transforms to amortise. */
-static int winograd_auto(vconv_isa isa, const vconv_conv_shape *s, vconv_i_choice *c) {
-  if (!vconv_winograd_enabled() || s->Cg < MIN_CHANNELS || s->Kg < MIN_CHANNELS) return 0;
-  double cost;
-  if (!winograd_tile(isa, s, c, &cost)) return 0;
-  const double direct = (double)s->N * (double)(s->P * s->Q) * (double)(s->R * s->S) *
-                        (double)s->G * (double)s->Cg * (double)s->Kg;
-  return cost * WIN_MARGIN < direct;
+static int auto_wants(vconv_algorithm algo, const vconv_conv_shape *s) {
+  return !vconv_i_is_winograd_tile(algo) ||
+         (vconv_winograd_enabled() && vconv_i_winograd_accurate(algo, s));
 }
 
-/*
- * The rest of AUTO: im2col where it wants the shape (below), else direct.
- * Measured single threaded on Zen 5 (AVX-512, NCHW and NHWC, batch 1 and 16)
- * against the direct kernel:
- *   im2col wins clearly on pointwise convolutions (1x1, stride 1, no
- *     padding: the input is the GEMM operand itself, no im2col is built),
- *     1.3x to 3x, and on NCHW layers with few input channels per group and
- *     enough output channels to fill the GEMM tile (a 3-channel stem 3x3:
- *     1.4x), where direct has little to vectorise along the reduction;
- *   direct wins or ties everywhere else (AlexNet conv2-5, 3x3 layers of
- *     16-384 channels: 0.7-0.95x for im2col), and on tiny or depthwise
- *     layers, where the GEMM's tiles are mostly padding.
- */
-static int im2col_wants(const vconv_conv_shape *s) {
-  const int pointwise = s->R == 1 && s->S == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 &&
-                        s->pb == 0 && s->pl == 0 && s->pr == 0;
-  if (pointwise) return s->Kg >= 8 && s->Cg >= 8;
-  return s->layout == VCONV_LAYOUT_NCHW && s->Cg <= 4 && s->Kg >= 16 && s->P * s->Q >= 1024;
+static int tile_wanted(vconv_algorithm algo, const vconv_conv_shape *s) {
+  return vconv_i_is_winograd_tile(algo) && vconv_i_winograd_accurate(algo, s);
 }
 
 vconv_status vconv_i_select(vconv_algorithm algo, vconv_isa isa, const vconv_conv_shape *s,
                             vconv_i_choice *c) {
   if ((int)algo < 0 || (int)algo >= VCONV_ALGO_COUNT) return VCONV_ERR_INVALID_ALGORITHM;
-  if (algo == VCONV_ALGO_AUTO) {
-    if (winograd_auto(isa, s, c)) return VCONV_OK;
-    const vconv_conv_kernel *im2col = find(VCONV_ALGO_IM2COL, isa);
-    if (im2col && im2col_wants(s) && vconv_i_plan_kernel(im2col, VCONV_PATH_ANY, s, c))
-      return VCONV_OK;
-    algo = VCONV_ALGO_DIRECT;
-  }
+  if (algo == VCONV_ALGO_AUTO)
+    return cheapest(isa, s, auto_wants, c) ? VCONV_OK : VCONV_ERR_UNSUPPORTED_ALGORITHM;
   if (algo == VCONV_ALGO_WINOGRAD)
-    return winograd_tile(isa, s, c, NULL) ? VCONV_OK : VCONV_ERR_UNSUPPORTED_ALGORITHM;
-  const vconv_conv_kernel *k = find(algo, isa);
-  return k && vconv_i_plan_kernel(k, VCONV_PATH_ANY, s, c) ? VCONV_OK
-                                                           : VCONV_ERR_UNSUPPORTED_ALGORITHM;
+    return cheapest(isa, s, tile_wanted, c) ? VCONV_OK : VCONV_ERR_UNSUPPORTED_ALGORITHM;
+  /* One algorithm: its kernel's own choice of path. */
+  for (size_t i = 0; i < vconv_i_conv_kernel_count(); i++) {
+    const vconv_conv_kernel *k = vconv_i_conv_kernel(i);
+    if (k->algo == algo && k->isa == isa)
+      return vconv_i_plan_kernel(k, VCONV_PATH_ANY, s, c) ? VCONV_OK : VCONV_ERR_UNSUPPORTED_ALGORITHM;
+  }
+  return VCONV_ERR_UNSUPPORTED_ALGORITHM;
 }

@@ -4,7 +4,7 @@
  *
  * A wisdom key is the text of the resolved shape (named padding modes already
  * turned into numbers, so equal layers written two ways share a key) plus the
- * thread count; the value is a kernel name from the registry.  The text form
+ * thread count; the value is a plan name "<kernel>:<path>" from the registry.  The text form
  * is the file form, so lookup, export and import agree by construction.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -24,6 +24,7 @@
 typedef struct entry {
   char key[KEY_MAX];
   const vconv_conv_kernel *kernel;
+  int path;
   int64_t ns; /* measured time, for the reader */
 } entry;
 
@@ -89,7 +90,11 @@ static int put(table *t, const entry *e) {
 
 static uint64_t registry_hash(void) {
   uint64_t h = fnv_str(FNV0, VCONV_BUILD_VERSION);
-  for (size_t i = 0; i < vconv_i_conv_kernel_count(); i++) h = fnv_str(h, vconv_i_conv_kernel(i)->name);
+  for (size_t i = 0; i < vconv_i_conv_kernel_count(); i++) {
+    const vconv_conv_kernel *k = vconv_i_conv_kernel(i);
+    h = fnv_str(h, k->name);
+    for (int p = 0; p < k->npaths; p++) h = fnv_str(h, k->paths[p]);
+  }
   for (size_t i = 0; i < vconv_i_pool_kernel_count(); i++) h = fnv_str(h, vconv_i_pool_kernel(i)->name);
   return h;
 }
@@ -119,8 +124,8 @@ vconv_status vconv_wisdom_export(const char *path) {
   pthread_mutex_lock(&mu);
   const size_t n = held.n;
   for (size_t i = 0; ok && i < n; i++) {
-    snprintf(line, sizeof line, "conv %s kernel %s ns %" PRId64 "\n", held.e[i].key,
-             held.e[i].kernel->name, held.e[i].ns);
+    snprintf(line, sizeof line, "conv %s kernel %s:%s ns %" PRId64 "\n", held.e[i].key,
+             held.e[i].kernel->name, held.e[i].kernel->paths[held.e[i].path], held.e[i].ns);
     sum = fnv(sum, line, strlen(line));
     ok = fputs(line, f) >= 0;
   }
@@ -132,7 +137,7 @@ vconv_status vconv_wisdom_export(const char *path) {
 
 /* ---- import -------------------------------------------------------------- */
 
-/* One entry line "conv <key> kernel <name> ns <t>", NUL-terminated at its end. */
+/* One entry line "conv <key> kernel <kernel>:<path> ns <t>", NUL-terminated at its end. */
 static int parse_entry(char *line, entry *e) {
   if (strncmp(line, "conv ", 5) != 0) return 0;
   char *k = strstr(line, " kernel ");
@@ -165,7 +170,12 @@ static int parse_entry(char *line, entry *e) {
   /* Only the exact text key_text writes: no second spelling of one key. */
   key_text(&s, conn, threads, again);
   if (strcmp(again, e->key) != 0) return 0;
-  if (!(e->kernel = vconv_i_conv_kernel_named(name, strlen(name)))) return 0;
+  const char *colon = strchr(name, ':');
+  if (!colon || !(e->kernel = vconv_i_conv_kernel_named(name, (size_t)(colon - name)))) return 0;
+  e->path = -1;
+  for (int p = 0; p < e->kernel->npaths; p++)
+    if (strcmp(e->kernel->paths[p], colon + 1) == 0) e->path = p;
+  if (e->path < 0) return 0;
   e->ns = ns;
   return 1;
 }
@@ -260,22 +270,27 @@ static void import_env(void) {
 
 /* ---- lookup -------------------------------------------------------------- */
 
-const vconv_conv_kernel *vconv_i_wisdom_find(const vconv_conv_shape *s, size_t threads) {
+int vconv_i_wisdom_find(const vconv_conv_shape *s, size_t threads, const vconv_conv_kernel **k,
+                        int *path) {
   pthread_once(&env_once, import_env);
   char key[KEY_MAX];
   make_key(s, threads, key);
   pthread_mutex_lock(&mu);
   const entry *e = find(&held, key);
-  const vconv_conv_kernel *k = e ? e->kernel : NULL;
+  if (e) {
+    *k = e->kernel;
+    *path = e->path;
+  }
   pthread_mutex_unlock(&mu);
-  return k;
+  return e != NULL;
 }
 
-void vconv_i_wisdom_put(const vconv_conv_shape *s, size_t threads, const vconv_conv_kernel *k,
+void vconv_i_wisdom_put(const vconv_conv_shape *s, size_t threads, const vconv_i_choice *c,
                         double ns) {
   entry e;
   make_key(s, threads, e.key);
-  e.kernel = k;
+  e.kernel = c->kernel;
+  e.path = c->plan.path;
   e.ns = (int64_t)ns;
   pthread_mutex_lock(&mu);
   put(&held, &e); /* out of memory: the plan is still good, only not remembered */

@@ -398,9 +398,11 @@ static void wisdom(void) {
   char *line = strstr(forced, "\nconv 1 3 40 40 16 5 5 2 2 1 1 0 0 0 0 1 0 0 -inf inf 0000000000000000 threads 1 kernel ");
   CHECK(line != NULL, "the entry of d[0] at 1 thread is missing:\n%s", forced);
   if (line) {
+    char plan[80];
+    snprintf(plan, sizeof plan, "%s:gemm", want);
     char *k = strstr(line, " kernel ") + 8, *sp = strchr(k, ' ');
-    memmove(k + strlen(want), sp, strlen(sp) + 1);
-    memcpy(k, want, strlen(want));
+    memmove(k + strlen(plan), sp, strlen(sp) + 1);
+    memcpy(k, plan, strlen(plan));
     char pf[320];
     path_of(pf, "forced.txt");
     reseal(forced, pf);
@@ -444,14 +446,17 @@ static void wisdom(void) {
   }
   /* Well sealed, but one entry unparseable after a good one: all or nothing. */
   static const char *bad_entries[] = {
-      " kernel direct/none ns 5\n", /* unknown kernel */
-      " kernel direct/avx2 ns -5\n",
-      " kernel direct/avx2\n",
+      " kernel direct/none:blocked ns 5\n", /* unknown kernel */
+      " kernel direct/avx2:blocked ns -5\n",
+      " kernel direct/avx2:blocked\n",
+      " kernel direct/avx2 ns 5\n",       /* no path */
+      " kernel direct/avx2:nope ns 5\n",  /* unknown path */
+      " kernel direct/avx2:canvas ns 5\n",
   };
-  for (size_t i = 0; i < 3; i++) {
+  for (size_t i = 0; i < sizeof bad_entries / sizeof bad_entries[0]; i++) {
     memcpy(bad, t1, l1 + 1);
     char *end = strstr(bad, "end ");
-    const char *good = "conv 1 2 9 9 4 3 3 1 1 1 1 0 0 0 0 1 0 0 -inf inf 0000000000000000 threads 1 kernel direct/scalar ns 5\n";
+    const char *good = "conv 1 2 9 9 4 3 3 1 1 1 1 0 0 0 0 1 0 0 -inf inf 0000000000000000 threads 1 kernel direct/scalar:blocked ns 5\n";
     sprintf(end, "%sconv 1 2 9 9 4 3 3 1 1 1 1 0 0 0 0 1 0 0 -inf inf 0000000000000000 threads 2%send 0\n", good,
             bad_entries[i]);
     reseal(bad, pb);
@@ -515,7 +520,7 @@ static void wisdom_env(void) {
   char want[64];
   snprintf(want, sizeof want, "im2col/%s", vconv_isa_name(vconv_isa_effective()));
   sprintf(strstr(t, "end "),
-          "conv 1 5 12 12 7 3 3 1 1 1 1 0 0 0 0 1 0 0 -inf inf 0000000000000000 threads 1 kernel %s ns 1\nend 0\n",
+          "conv 1 5 12 12 7 3 3 1 1 1 1 0 0 0 0 1 0 0 -inf inf 0000000000000000 threads 1 kernel %s:gemm ns 1\nend 0\n",
           want);
   reseal(t, p);
   setenv("VCONV_WISDOM", p, 1);

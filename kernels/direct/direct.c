@@ -917,6 +917,23 @@ static int direct_plan(const vconv_conv_shape *s, const vconv_machine *m, int pa
   p->task_workspace = L.total;
   p->task_count = (size_t)(s->N * pl.units * pl.rblocks);
   p->path = pl.path;
+  /* Lanes issued: blocked pads output channels to K-blocks, spatial the row
+   * to whole vectors, depthwise the channels; connection tables skip the
+   * input channels a block does not read. */
+  const double taps = (double)s->N * (double)s->P * (double)(s->R * s->S);
+  if (pl.path == PATH_DEPTHWISE) {
+    p->macs = taps * (double)s->Q * (double)(cdiv(s->G, VEC_W) * VEC_W);
+  } else {
+    const int64_t per = pl.path == PATH_BLOCKED ? pl.kb : pl.kt;
+    double reads = 0; /* input channels read, summed over the blocks */
+    for (int64_t g = 0; g < (s->conn ? s->G : 1); g++)
+      for (int64_t b = 0; b < pl.nblk; b++)
+        reads += (double)connected_union(s, g, b * per, min64(s->Kg, (b + 1) * per));
+    if (!s->conn) reads *= (double)s->G;
+    p->macs = pl.path == PATH_BLOCKED
+                  ? taps * (double)s->Q * reads * (double)pl.kb
+                  : taps * (double)(cdiv(s->Q, VEC_W) * VEC_W) * reads * (double)pl.kt;
+  }
   memcpy(&p->own, &pl, sizeof pl);
   return 1;
 }

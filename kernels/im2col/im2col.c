@@ -409,6 +409,13 @@ static int im2col_plan(const vconv_conv_shape *s, const vconv_machine *m, int pa
     p->task_workspace = l.end * sizeof(float);
   }
   p->task_count = (size_t)(s->N * s->G * pl.blocks);
+  /* The GEMM's tiles: weights rows (NCHW) or columns (NHWC) to the register
+   * tile, pixels to the other side's; the matrix it packs. */
+  const int64_t red = reduction(s), pq = s->P * s->Q;
+  const int64_t krows = s->layout == VCONV_LAYOUT_NCHW ? round_up(s->Kg, MR) : round_up(s->Kg, NR);
+  const int64_t pcols = s->layout == VCONV_LAYOUT_NCHW ? round_up(pq, NR) : round_up(pq, MR);
+  p->macs = (double)(s->N * s->G) * (double)krows * (double)pcols * (double)red;
+  p->moved = (double)(s->N * s->G) * (double)red * (double)pq;
   memcpy(&p->own, &pl, sizeof pl);
   return 1;
 }

@@ -91,23 +91,4 @@ static inline void vconv_wino_geometry(int64_t mh, int64_t mw, int64_t r, int64_
   if (g->bw < g->gx * g->pw) g->bw = g->gx * g->pw;
 }
 
-/*
- * Estimated cost of Winograd, in multiply-adds: the GEMM stage (its rows, the
- * tiles, rounded up to the register tile mr; its columns, the output
- * channels, to whole vectors of `lanes`), plus the transforms, which cost
- * about a cycle per transformed value and channel (two passes of a few terms,
- * loads, stores, the transposition into GEMM panels) while a core does
- * 2 * lanes multiply-adds a cycle.  Measured (Zen 5, AVX-512): with 8 channels
- * the transforms cost far more than the GEMM (a 112x112 map: 2.2x slower
- * than direct), with 256 about 20% of it.
- */
-static inline double vconv_wino_cost(const vconv_wino_geom *g, int64_t groups, int64_t Cg,
-                                     int64_t Kg, int64_t mr, int64_t lanes) {
-  const double T = (double)(g->ah * g->aw);
-  const double rows = (double)(vconv_wino_cdiv(g->tiles, mr) * mr);
-  const double cols = (double)(vconv_wino_cdiv(Kg, lanes) * lanes);
-  return (double)groups * (T * rows * (double)Cg * cols +
-                           2.0 * (double)lanes * T * (double)g->tiles * (double)(Cg + Kg));
-}
-
 #endif

@@ -610,6 +610,13 @@ static int wino_plan(const vconv_conv_shape *s, const tile_def *td, int path, vc
   p->packed_floats = (size_t)s->G * packed_per_group(s, td);
   p->task_workspace = pl.end * sizeof(float);
   p->task_count = (size_t)(s->G * pl.blocks * pl.ksplit);
+  /* The GEMM stage: T products of (tiles, to the register tile) x Cg x (Kg,
+   * to whole panels) per group; the transforms: every tile's T values per
+   * input and output channel. */
+  const double T = (double)pl.T, tiles = (double)pl.gm.tiles;
+  p->macs = (double)s->G * T * (double)round_up(pl.gm.tiles, MR) * (double)s->Cg *
+            (double)round_up(s->Kg, NR);
+  p->moved = (double)s->G * T * tiles * (double)(s->Cg + s->Kg);
   memcpy(&p->own, &pl, sizeof pl);
   return 1;
 }

@@ -76,7 +76,7 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
   return h;
 }
 
-/* The shape of one entry line "conv <key> kernel <name> ns <t>", the key as
+/* The shape of one entry line "conv <key> kernel <plan> ns <t>", the key as
  * export writes it; 0 if the line is not one this check can run. */
 static int entry_shape(const char *line, vconv_conv2d_desc *d, size_t *threads) {
   int64_t v[16];

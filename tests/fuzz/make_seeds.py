@@ -186,10 +186,10 @@ def seeds():
     # layout act act_min act_max connections-hash threads N; then kernel and ns).
     c[('wisdom', 'seed-empty')] = wisdom_lines()
     c[('wisdom', 'seed-direct')] = wisdom_lines(
-        '1 1 4 4 1 3 3 1 1 1 1 0 0 0 0 1 0 0 0x0p+0 0x0p+0 0000000000000000 threads 1 kernel direct/scalar ns 100')
+        '1 1 4 4 1 3 3 1 1 1 1 0 0 0 0 1 0 0 0x0p+0 0x0p+0 0000000000000000 threads 1 kernel direct/scalar:blocked ns 100')
     c[('wisdom', 'seed-wino-wrong-shape')] = wisdom_lines(
-        '1 2 6 6 2 1 1 2 2 1 1 0 0 0 0 1 0 0 0x0p+0 0x0p+0 0000000000000000 threads 3 kernel winograd_f2x2_3x3/scalar ns 5',
-        '1 8 8 8 8 3 3 1 1 1 1 1 1 1 1 1 1 1 0x0p+0 0x0p+0 0000000000000000 threads 2 kernel im2col/sse41 ns 7')
+        '1 2 6 6 2 1 1 2 2 1 1 0 0 0 0 1 0 0 0x0p+0 0x0p+0 0000000000000000 threads 3 kernel winograd_f2x2_3x3/scalar:canvas ns 5',
+        '1 8 8 8 8 3 3 1 1 1 1 1 1 1 1 1 1 1 0x0p+0 0x0p+0 0000000000000000 threads 2 kernel im2col/sse41:gemm ns 7')
     c[('wisdom', 'seed-raw-garbage')] = bytes([0x00]) + b'vconv-wisdom 1\nversion 0.1.0\nend 0 0\n'
     return c
 

@@ -150,4 +150,8 @@ void bench_openblas_gemm(bm_state *st, void *arg);
 /* Context lines: version strings etc.  key/value pairs via bm_add_context. */
 void bench_onednn_context(void), bench_xnnpack_context(void), bench_openblas_context(void);
 
+/* Backward rows (backward.c): <net>.<layer>_bwd_data / _bwd_weights, ours and
+ * oneDNN's; peer_cap: only the peer rows, as peer_<cap>. */
+void bench_register_backward(int all_threads, const char *peer_cap);
+
 #endif

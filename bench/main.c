@@ -266,6 +266,7 @@ int main(int argc, char **argv) {
     for (int b = 0; b < 2; b++)
       for (int t = 0; t < (all > 1 && !peer_cap ? 2 : 1); t++) /* capped: one thread only */
         register_layer(&bench_layers[li], batches[b], threads[t]);
+  bench_register_backward(all, peer_cap);
   if (!listing) add_context(all, argc, argv);
   int rc = bm_main(argc, argv);
   bench_parallel_shutdown();

@@ -26,4 +26,9 @@ vconv_status vconv_i_select_gemm(vconv_isa isa, const vconv_gemm_kernel **kernel
 /* The locally connected / tiled kernel of a tier (registry_local.c). */
 vconv_status vconv_i_select_local(vconv_isa isa, const vconv_local_kernel **kernel);
 
+/* Backward kernels (variants.h: VCONV_CONV_BWD_ALGOS), and the one of that name. */
+size_t vconv_i_conv_bwd_kernel_count(void);
+const vconv_conv_bwd_kernel *vconv_i_conv_bwd_kernel(size_t index);
+const vconv_conv_bwd_kernel *vconv_i_conv_bwd_kernel_named(const char *name, size_t len);
+
 #endif

@@ -202,3 +202,107 @@ size_t vconv_conv2d_plan_count(void) {
 const char *vconv_conv2d_plan_name(size_t index) {
   return index < vconv_conv2d_plan_count() ? plan_names[index] : NULL;
 }
+
+/* ---- backward kernels (variants.h: VCONV_CONV_BWD_ALGOS), tier by tier ---- */
+
+#define BWD_EXTERN(stem, KIND, ALGO) extern const vconv_conv_bwd_kernel SYM(stem);
+#define BWD_ENTRY(stem, KIND, ALGO) &SYM(stem),
+#ifdef VCONV_BUILT_SCALAR
+#define TIER scalar
+VCONV_CONV_BWD_ALGOS(BWD_EXTERN)
+#undef TIER
+#endif
+#ifdef VCONV_BUILT_SSE41
+#define TIER sse41
+VCONV_CONV_BWD_ALGOS(BWD_EXTERN)
+#undef TIER
+#endif
+#ifdef VCONV_BUILT_AVX2
+#define TIER avx2
+VCONV_CONV_BWD_ALGOS(BWD_EXTERN)
+#undef TIER
+#endif
+#ifdef VCONV_BUILT_AVX512
+#define TIER avx512
+VCONV_CONV_BWD_ALGOS(BWD_EXTERN)
+#undef TIER
+#endif
+#ifdef VCONV_BUILT_NEON
+#define TIER neon
+VCONV_CONV_BWD_ALGOS(BWD_EXTERN)
+#undef TIER
+#endif
+
+static const vconv_conv_bwd_kernel *const bwd_kernels[] = {
+#ifdef VCONV_BUILT_SCALAR
+#define TIER scalar
+    VCONV_CONV_BWD_ALGOS(BWD_ENTRY)
+#undef TIER
+#endif
+#ifdef VCONV_BUILT_SSE41
+#define TIER sse41
+    VCONV_CONV_BWD_ALGOS(BWD_ENTRY)
+#undef TIER
+#endif
+#ifdef VCONV_BUILT_AVX2
+#define TIER avx2
+    VCONV_CONV_BWD_ALGOS(BWD_ENTRY)
+#undef TIER
+#endif
+#ifdef VCONV_BUILT_AVX512
+#define TIER avx512
+    VCONV_CONV_BWD_ALGOS(BWD_ENTRY)
+#undef TIER
+#endif
+#ifdef VCONV_BUILT_NEON
+#define TIER neon
+    VCONV_CONV_BWD_ALGOS(BWD_ENTRY)
+#undef TIER
+#endif
+};
+
+size_t vconv_i_conv_bwd_kernel_count(void) { return LEN(bwd_kernels); }
+const vconv_conv_bwd_kernel *vconv_i_conv_bwd_kernel(size_t i) {
+  return i < LEN(bwd_kernels) ? bwd_kernels[i] : NULL;
+}
+const vconv_conv_bwd_kernel *vconv_i_conv_bwd_kernel_named(const char *name, size_t len) {
+  for (size_t i = 0; i < LEN(bwd_kernels); i++)
+    if (strncmp(bwd_kernels[i]->name, name, len) == 0 && bwd_kernels[i]->name[len] == '\0')
+      return bwd_kernels[i];
+  return NULL;
+}
+
+size_t vconv_conv2d_bwd_variant_count(void) { return LEN(bwd_kernels); }
+
+vconv_status vconv_conv2d_bwd_variant(size_t index, vconv_bwd_kind *kind, vconv_algorithm *algo,
+                                      vconv_isa *isa) {
+  if (!kind || !algo || !isa) return VCONV_ERR_NULL_POINTER;
+  if (index >= LEN(bwd_kernels)) return VCONV_ERR_INVALID_ARGUMENT;
+  *kind = bwd_kernels[index]->kind;
+  *algo = bwd_kernels[index]->algo;
+  *isa = bwd_kernels[index]->isa;
+  return VCONV_OK;
+}
+
+static char (*bwd_plan_names)[PLAN_NAME_MAX];
+static size_t bwd_plan_total;
+static pthread_once_t bwd_names_once = PTHREAD_ONCE_INIT;
+
+static void make_bwd_names(void) {
+  size_t n = 0;
+  for (size_t i = 0; i < LEN(bwd_kernels); i++) n += (size_t)bwd_kernels[i]->npaths;
+  if (!(bwd_plan_names = malloc(n * sizeof *bwd_plan_names))) return;
+  for (size_t i = 0, j = 0; i < LEN(bwd_kernels); i++)
+    for (int p = 0; p < bwd_kernels[i]->npaths; p++, j++)
+      snprintf(bwd_plan_names[j], PLAN_NAME_MAX, "%s:%s", bwd_kernels[i]->name, bwd_kernels[i]->paths[p]);
+  bwd_plan_total = n;
+}
+
+size_t vconv_conv2d_bwd_plan_count(void) {
+  pthread_once(&bwd_names_once, make_bwd_names);
+  return bwd_plan_total;
+}
+
+const char *vconv_conv2d_bwd_plan_name(size_t index) {
+  return index < vconv_conv2d_bwd_plan_count() ? bwd_plan_names[index] : NULL;
+}

@@ -538,6 +538,181 @@ VCONV_API vconv_status vconv_conv2d_create_named(const vconv_conv2d_desc *desc, 
 VCONV_API const char *vconv_conv2d_plan_of(const vconv_conv2d_op *op);
 
 /* ------------------------------------------------------------------------ */
+/* Convolution backward (training) and transposed convolution                 */
+
+/*
+ * The gradients of the convolution a vconv_conv2d_desc describes, with
+ * dY = dL/dY (N x K x P x Q, the forward output's shape and layout):
+ *   data     dX[n][c][h][w] = sum of W[k][c][r][t] dY[n][k][p][q] over the
+ *            (k, r, t, p, q) whose tap reads x[n][c][h][w] in forward
+ *            (p sh - pt + r dh = h, q sw - pl + t dw = w); dX is N x C x H x W
+ *            and every element is written (0 where no tap reads it).  This is
+ *            the full convolution of dY with the 180-degree-rotated kernel,
+ *            and the transposed convolution (below).
+ *   weights  dW[k][c][r][t] = sum over n, p, q of dY[n][k][p][q] x[n][c][h][w]
+ *            at the tap (the correlation of the input with dY), OIHW, padding
+ *            taps contributing nothing; and, when asked, db[k] = sum over n,
+ *            p, q of dY[n][k][p][q].
+ * Every descriptor feature is honoured: both layouts (X, dX, dY in the
+ * descriptor's layout; W and dW always OIHW), strides, dilations,
+ * asymmetric padding and every padding mode, groups and depthwise, and the
+ * connection table (unconnected pairs: not read as weights, dW written as
+ * 0, and blocks of them skipped).  The activation must be NONE
+ * (VCONV_ERR_UNSUPPORTED_OPTION otherwise): dY is the gradient of the
+ * convolution's own output; the activation's derivative is the caller's
+ * (for ReLU, zero dY where the forward output is 0).
+ *
+ * Accumulation is in float, in a fixed order per kernel (FMA where the tier
+ * has it): results are the same bits for any `parallel`, and each element
+ * is within gamma(n) sum|terms| (n = terms + 1, gamma as in the forward
+ * bound) of the exact value, like forward (tests/test_backward.c).
+ *
+ * Algorithms: VCONV_ALGO_DIRECT (data: input channels in vectors, strides
+ * by phases, no zero-inserted or padded copy of dY; weights: output channels
+ * in vectors x input-channel register tiles, reduced over the batch and the
+ * pixels) and VCONV_ALGO_IM2COL, the GEMM formulation on the library's SGEMM
+ * (data: W^T dY then col2im; weights: dY x im2col(X)); no connection
+ * tables (VCONV_ERR_UNSUPPORTED_ALGORITHM).  Other algorithm values:
+ * VCONV_ERR_UNSUPPORTED_ALGORITHM.  VCONV_ALGO_AUTO picks, on the tier:
+ * weights: direct; data: direct unless the input channels per group fill
+ * less than half a vector of the tier (1-7 on AVX-512, 1-3 on AVX2; LeNet
+ * C1 and C3, AlexNet conv1) and there is no connection table, then the
+ * GEMM form.  The rule (kernels/ops/conv_bwd.c, select_bwd) follows
+ * single-thread runs on Zen 5 and may change between versions.
+ *
+ * Operators are immutable like forward ones (concurrent runs with distinct
+ * outputs and workspaces), own copies of what they need (the data operator
+ * packs the weights at create), and run on the caller's `parallel`, with
+ * the same workspace contract as vconv_conv2d_run.  Checks at create, in
+ * order: op NULL, desc NULL (data: weights NULL) -> NULL_POINTER (*op is
+ * then NULL); the descriptor as for forward; activation -> UNSUPPORTED_OPTION;
+ * algo outside vconv_algorithm -> INVALID_ALGORITHM; the tier as in
+ * create_for_isa; an algorithm that does not apply -> UNSUPPORTED_ALGORITHM.
+ */
+typedef enum vconv_bwd_kind {
+  VCONV_BWD_DATA = 0,    /* grad_input from grad_output and the weights */
+  VCONV_BWD_WEIGHTS = 1  /* grad_weights (and grad_bias) from the input and grad_output */
+} vconv_bwd_kind;
+
+typedef struct vconv_conv2d_bwd_op vconv_conv2d_bwd_op;
+
+/* weights: OIHW, copied and packed (the caller may free them). */
+VCONV_API vconv_status vconv_conv2d_bwd_data_create(const vconv_conv2d_desc *desc,
+                                                    vconv_algorithm algo, const float *weights,
+                                                    vconv_conv2d_bwd_op **op);
+VCONV_API vconv_status vconv_conv2d_bwd_data_create_for_isa(const vconv_conv2d_desc *desc,
+                                                            vconv_algorithm algo, vconv_isa isa,
+                                                            const float *weights,
+                                                            vconv_conv2d_bwd_op **op);
+VCONV_API vconv_status vconv_conv2d_bwd_weights_create(const vconv_conv2d_desc *desc,
+                                                       vconv_algorithm algo,
+                                                       vconv_conv2d_bwd_op **op);
+VCONV_API vconv_status vconv_conv2d_bwd_weights_create_for_isa(const vconv_conv2d_desc *desc,
+                                                               vconv_algorithm algo, vconv_isa isa,
+                                                               vconv_conv2d_bwd_op **op);
+/* Bytes of scratch the run functions need with this `parallel` (0 possible). */
+VCONV_API size_t vconv_conv2d_bwd_workspace_size(const vconv_conv2d_bwd_op *op,
+                                                 const vconv_parallel *parallel);
+/*
+ * Data operator (or a transposed convolution's): grad_input (N x C x H x W,
+ * overwritten) from grad_output (N x K x P x Q).  Pointers NULL:
+ * NULL_POINTER; a weights operator: INVALID_ARGUMENT; workspace as in
+ * vconv_conv2d_run.  The buffers must not overlap.
+ */
+VCONV_API vconv_status vconv_conv2d_bwd_data_run(const vconv_conv2d_bwd_op *op,
+                                                 const float *grad_output, float *grad_input,
+                                                 void *workspace, size_t workspace_size,
+                                                 const vconv_parallel *parallel);
+/*
+ * Weights operator: grad_weights (K x C/groups x R x S, OIHW, overwritten)
+ * and, unless grad_bias is NULL, grad_bias (K floats, overwritten) from the
+ * forward input (N x C x H x W) and grad_output (N x K x P x Q).  input,
+ * grad_output or grad_weights NULL: NULL_POINTER; a data operator:
+ * INVALID_ARGUMENT.  To accumulate over several calls, add the results.
+ */
+VCONV_API vconv_status vconv_conv2d_bwd_weights_run(const vconv_conv2d_bwd_op *op,
+                                                    const float *input, const float *grad_output,
+                                                    float *grad_weights, float *grad_bias,
+                                                    void *workspace, size_t workspace_size,
+                                                    const vconv_parallel *parallel);
+/* "bwd_data_direct/avx2", "bwd_weights_gemm/sse41", ...; NULL for NULL. */
+VCONV_API const char *vconv_conv2d_bwd_kernel_name(const vconv_conv2d_bwd_op *op);
+/* "<kernel>:<path>": bwd_data_direct's "blocked", bwd_data_gemm's "col2im",
+ * bwd_weights_direct's "tiles", bwd_weights_gemm's "im2col". */
+VCONV_API const char *vconv_conv2d_bwd_plan_of(const vconv_conv2d_bwd_op *op);
+VCONV_API vconv_bwd_kind vconv_conv2d_bwd_kind(const vconv_conv2d_bwd_op *op);
+VCONV_API vconv_algorithm vconv_conv2d_bwd_algorithm(const vconv_conv2d_bwd_op *op);
+VCONV_API vconv_isa vconv_conv2d_bwd_isa(const vconv_conv2d_bwd_op *op);
+/* NULL is a no-op. */
+VCONV_API void vconv_conv2d_bwd_destroy(vconv_conv2d_bwd_op *op);
+
+/* Every backward kernel built (whether or not this CPU runs it), index 0 ..
+ * count-1, and every plan name "<kernel>:<path>" (a static string, NULL past
+ * the end).  create_named forces one (or, given a kernel name, that kernel's
+ * own path); the kind comes from the name; weights are required for a data
+ * plan and ignored for a weights plan.  Statuses as vconv_conv2d_create_named. */
+VCONV_API size_t vconv_conv2d_bwd_variant_count(void);
+VCONV_API vconv_status vconv_conv2d_bwd_variant(size_t index, vconv_bwd_kind *kind,
+                                                vconv_algorithm *algo, vconv_isa *isa);
+VCONV_API size_t vconv_conv2d_bwd_plan_count(void);
+VCONV_API const char *vconv_conv2d_bwd_plan_name(size_t index);
+VCONV_API vconv_status vconv_conv2d_bwd_create_named(const vconv_conv2d_desc *desc,
+                                                     const char *plan, const float *weights,
+                                                     vconv_conv2d_bwd_op **op);
+
+/*
+ * Transposed convolution (deconvolution; ONNX ConvTranspose, PyTorch
+ * ConvTranspose2d): the data gradient of the convolution that maps its
+ * output back to its input, plus a bias.  Per spatial axis, with
+ * k_eff = (kernel - 1) * dilation + 1:
+ *   out = stride * (in - 1) + output_padding + k_eff - pad_begin - pad_end,
+ * output_padding >= 0 adding rows (columns) at the end that only the bias
+ * reaches past the last tap (ONNX allows any value; PyTorch requires it
+ * below stride or dilation).  Padding modes: EXPLICIT (pad_* as given, >= 0),
+ * VALID (0), SAME and SAME_LOWER as ONNX's auto_pad SAME_UPPER / SAME_LOWER
+ * (out = in * stride, total = stride * (in - 1) + output_padding + k_eff -
+ * out split with the odd unit at the end / the start; a negative total is
+ * VCONV_ERR_UNSUPPORTED_OPTION); FULL is VCONV_ERR_INVALID_PADDING_MODE.
+ * ONNX's output_shape attribute is the padding that total - pads leaves:
+ * give it as explicit pads (and output_padding).
+ * Weights are (in_channels, out_channels / groups, kernel_h, kernel_w), the
+ * layout of ONNX and PyTorch, which is the OIHW weight of the forward
+ * convolution from out_channels to in_channels; bias: out_channels floats
+ * or NULL.  Input N x in_channels x in_height x in_width, output N x
+ * out_channels x out_h x out_w, both in `layout`.
+ * Checks: sizes, kernel, stride, dilation, groups as for forward (their own
+ * statuses); negative pads or output_padding: INVALID_PADDING; an output of
+ * 0 or fewer rows or columns: INVALID_PADDING; limits as for forward
+ * (VCONV_ERR_SIZE_OVERFLOW).  Algorithms and AUTO as for the data gradient;
+ * the operator is a vconv_conv2d_bwd_op of kind VCONV_BWD_DATA
+ * (vconv_conv_transpose2d_run or vconv_conv2d_bwd_data_run run it).
+ */
+typedef struct vconv_conv_transpose2d_desc {
+  int64_t batch, in_channels, in_height, in_width, out_channels;
+  int64_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w;
+  int64_t pad_top, pad_bottom, pad_left, pad_right; /* EXPLICIT only */
+  int64_t output_padding_h, output_padding_w;
+  vconv_padding_mode padding_mode;
+  int64_t groups;
+  vconv_layout layout;
+} vconv_conv_transpose2d_desc;
+
+/* Defaults: sizes 0, strides/dilations/groups 1, no padding, no output padding, EXPLICIT, NCHW. */
+VCONV_API void vconv_conv_transpose2d_desc_init(vconv_conv_transpose2d_desc *desc);
+VCONV_API vconv_status vconv_conv_transpose2d_output_size(const vconv_conv_transpose2d_desc *desc,
+                                                          int64_t *out_height, int64_t *out_width);
+VCONV_API vconv_status vconv_conv_transpose2d_create(const vconv_conv_transpose2d_desc *desc,
+                                                     vconv_algorithm algo, const float *weights,
+                                                     const float *bias, vconv_conv2d_bwd_op **op);
+VCONV_API vconv_status vconv_conv_transpose2d_create_for_isa(
+    const vconv_conv_transpose2d_desc *desc, vconv_algorithm algo, vconv_isa isa,
+    const float *weights, const float *bias, vconv_conv2d_bwd_op **op);
+VCONV_API vconv_status vconv_conv_transpose2d_run(const vconv_conv2d_bwd_op *op, const float *input,
+                                                  float *output, void *workspace,
+                                                  size_t workspace_size,
+                                                  const vconv_parallel *parallel);
+
+/* ------------------------------------------------------------------------ */
 /* 1-D convolution: a convenience over 2-D with height 1                     */
 
 typedef struct vconv_conv1d_desc {

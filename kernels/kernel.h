@@ -198,4 +198,39 @@ typedef struct vconv_local_kernel {
                            float *grad_weights, float *grad_bias, size_t task);
 } vconv_local_kernel;
 
+/*
+ * Backward convolution (kernels/backward), on the forward shape: P x Q is the
+ * size of the output gradient dY.  For a transposed convolution P and Q are
+ * its input size and need not be the forward size of H x W (output_padding
+ * adds rows that no tap reaches; they get the bias alone): backward kernels
+ * read pt, pl for the geometry and never pb, pr.
+ *   DATA     dX[n][c][h][w] = bias[c] + sum over (k, r, t, p, q) with
+ *            p sh - pt + r dh = h, q sw - pl + t dw = w of W[k][c][r][t] dY[n][k][p][q]
+ *            (bias NULL: 0); weights packed once at create.
+ *   WEIGHTS  dW[k][c][r][t] = sum over (n, p, q) of dY[n][k][p][q] X[n][c][h][w]
+ *            at the tap, 0 for unconnected pairs; db[k] = sum over (n, p, q) of dY.
+ * Same plan values and task contract as forward: tasks write disjoint parts of
+ * dX, or of dW and db, each reducing in a fixed order, so results do not
+ * depend on the split.
+ */
+typedef struct vconv_conv_bwd_kernel {
+  vconv_bwd_kind kind;
+  vconv_algorithm algo;      /* VCONV_ALGO_DIRECT, or VCONV_ALGO_IM2COL: the GEMM formulation */
+  vconv_isa isa;
+  const char *name;          /* "bwd_data_<direct|gemm>/<tier>", "bwd_weights_..." */
+  const char *const *paths;
+  int npaths;
+  int (*plan)(const vconv_conv_shape *s, const vconv_machine *m, int path, vconv_conv_plan *pl);
+  /* DATA: the OIHW weights into the plan's packed form; WEIGHTS: NULL. */
+  void (*pack)(const vconv_conv_shape *s, const vconv_conv_plan *pl, const float *weights,
+               float *packed);
+  void (*run_data)(const vconv_conv_shape *s, const vconv_conv_plan *pl, const float *packed,
+                   const float *bias, const float *grad_output, float *grad_input,
+                   void *workspace, size_t task);
+  /* grad_bias NULL: not computed. */
+  void (*run_weights)(const vconv_conv_shape *s, const vconv_conv_plan *pl, const float *input,
+                      const float *grad_output, float *grad_weights, float *grad_bias,
+                      void *workspace, size_t task);
+} vconv_conv_bwd_kernel;
+
 #endif

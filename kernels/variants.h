@@ -30,4 +30,13 @@
   X(im2col, IM2COL)             \
   VCONV_WINO_TILES(XW)
 
+/* VCONV_CONV_BWD_ALGOS(X): X(stem, KIND, ALGO) for the backward kernels
+ * (kernels/backward), in the order tests and benchmarks list them; a
+ * kernel's symbol is vconv_<stem>_kernel__<tier>. */
+#define VCONV_CONV_BWD_ALGOS(X)             \
+  X(bwd_data_direct, DATA, DIRECT)          \
+  X(bwd_data_gemm, DATA, IM2COL)            \
+  X(bwd_weights_direct, WEIGHTS, DIRECT)    \
+  X(bwd_weights_gemm, WEIGHTS, IM2COL)
+
 #endif

@@ -145,7 +145,9 @@ static void calibrate(void) {
     const char *colon = strchr(p->plan, ':');
     if (!colon || vconv_i_conv_resolve(&d, &s) != VCONV_OK) continue;
     const vconv_conv_kernel *k = vconv_i_conv_kernel_named(p->plan, (size_t)(colon - p->plan));
-    if (!k) continue; /* a kernel this build does not have */
+    /* A kernel this build does not have, or one this CPU cannot run: plan()
+     * is compiled for its tier and may use its instructions. */
+    if (!k || !vconv_isa_cpu_supported(k->isa)) continue;
     int path = -1;
     for (int i = 0; i < k->npaths; i++)
       if (strcmp(k->paths[i], colon + 1) == 0) path = i;

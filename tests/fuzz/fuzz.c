@@ -124,6 +124,12 @@ int fz_ref_range(const int64_t *v, size_t n) {
   return 1;
 }
 
+int64_t fz_prod4(int64_t a, int64_t b, int64_t c, int64_t e) {
+  int64_t n;
+  if (!fz_mul(a, b, &n) || !fz_mul(n, c, &n) || !fz_mul(n, e, &n)) return -1;
+  return n;
+}
+
 /* ---- buffers --------------------------------------------------------------- */
 
 static size_t page(void) {
@@ -169,6 +175,80 @@ int fz_is_sentinel(float x) {
   uint32_t bits;
   memcpy(&bits, &x, sizeof bits);
   return bits == 0x7fa5f00du;
+}
+
+void fz_ws_make(fz *f, size_t need, fz_ws *w) {
+  const uint8_t mode = fz_u8(f), misalign = fz_u8(f) % 64;
+  *w = (fz_ws){0};
+  w->too_small = mode % 4 == 3 && need > 0;
+  if (mode % 4 != 0 && need > 0) {
+    w->size = w->too_small ? need - 1 - fz_u8(f) % (need < 64 ? need : 64) : need;
+    w->block = malloc(w->size + misalign + 1);
+    w->ptr = w->block + misalign;
+  } else if (mode % 4 == 2) {
+    w->ptr = w; /* a workspace of 0 bytes is never touched */
+  }
+}
+
+void fz_ws_free(fz_ws *w) {
+  free(w->block);
+  *w = (fz_ws){0};
+}
+
+/* ---- convolution descriptors -------------------------------------------------- */
+
+void fz_conv_desc(fz *f, vconv_conv2d_desc *d) {
+  vconv_conv2d_desc_init(d);
+  d->batch = fz_field(f, 1, 3);
+  d->in_channels = fz_field(f, 1, 17);
+  d->in_height = fz_field(f, 1, 20);
+  d->in_width = fz_field(f, 1, 20);
+  d->out_channels = fz_field(f, 1, 17);
+  d->kernel_h = fz_field(f, 1, 7);
+  d->kernel_w = fz_field(f, 1, 7);
+  d->stride_h = fz_field(f, 1, 3);
+  d->stride_w = fz_field(f, 1, 3);
+  d->dilation_h = fz_field(f, 1, 3);
+  d->dilation_w = fz_field(f, 1, 3);
+  d->pad_top = fz_field(f, 0, 3);
+  d->pad_bottom = fz_field(f, 0, 3);
+  d->pad_left = fz_field(f, 0, 3);
+  d->pad_right = fz_field(f, 0, 3);
+  d->padding_mode = (vconv_padding_mode)fz_enum(f, 0, 4);
+  d->groups = fz_field(f, 1, 4);
+  d->layout = (vconv_layout)fz_enum(f, 0, 1);
+  d->activation = (vconv_activation)fz_enum(f, 0, 2);
+  if (d->activation == VCONV_ACTIVATION_CLAMP) {
+    d->act_min = fz_float(f);
+    d->act_max = fz_float(f);
+  }
+}
+
+int64_t fz_conv_weight_count(const vconv_conv2d_desc *d) {
+  if (d->groups < 1 || d->in_channels < 1 || d->out_channels < 1 || d->kernel_h < 1 ||
+      d->kernel_w < 1 || d->in_channels % d->groups || d->out_channels % d->groups)
+    return -1;
+  return fz_prod4(d->out_channels, d->in_channels / d->groups, d->kernel_h, d->kernel_w);
+}
+
+int64_t fz_conv_sizes(const vconv_conv2d_desc *d, int64_t P, int64_t Q, int64_t *nx, int64_t *ny) {
+  *nx = fz_prod4(d->batch, d->in_channels, d->in_height, d->in_width);
+  *ny = fz_prod4(d->batch, d->out_channels, P, Q);
+  const int64_t taps =
+      d->groups >= 1 ? fz_prod4(d->in_channels / d->groups, d->kernel_h, d->kernel_w, 1) : -1;
+  int64_t work;
+  if (*ny < 0 || taps < 0 || !fz_mul(*ny, taps, &work)) return -1;
+  return work;
+}
+
+void fz_conv_table(fz *f, vconv_conv2d_desc *d, int want, int64_t max, fbuf *tb) {
+  int64_t nt;
+  if (!want || fz_conv_weight_count(d) < 0 ||
+      !fz_mul(d->out_channels, d->in_channels / d->groups, &nt) || nt < 1 || nt > max)
+    return;
+  unsigned char *t = fbuf_alloc(tb, (size_t)nt, 0);
+  for (int64_t i = 0; i < nt; i++) t[i] = fz_u8(f) % 4 != 0;
+  d->connections = t;
 }
 
 /* ---- tensor data ------------------------------------------------------------ */

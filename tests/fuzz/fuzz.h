@@ -63,6 +63,8 @@ int fz_mul(int64_t a, int64_t b, int64_t *out);
 int fz_add(int64_t a, int64_t b, int64_t *out);
 /* 1 if every value lies in [-FZ_REF_FIELD_MAX, FZ_REF_FIELD_MAX]. */
 int fz_ref_range(const int64_t *v, size_t n);
+/* a * b * c * e, or -1 if that overflows or a factor is negative. */
+int64_t fz_prod4(int64_t a, int64_t b, int64_t c, int64_t e);
 
 /* ---- buffers --------------------------------------------------------------- */
 
@@ -82,10 +84,39 @@ typedef struct fbuf {
 void *fbuf_alloc(fbuf *b, size_t bytes, int head);
 void fbuf_free(fbuf *b);
 
+/*
+ * The workspace a run gets, for an operator that asks for `need` bytes: the
+ * library's own (NULL, 0), exactly enough at any alignment, a 0-byte block
+ * that must never be touched, or too little (then the run must answer
+ * VCONV_ERR_WORKSPACE_TOO_SMALL).
+ */
+typedef struct fz_ws {
+  unsigned char *block;
+  void *ptr;
+  size_t size;
+  int too_small;
+} fz_ws;
+void fz_ws_make(fz *f, size_t need, fz_ws *w);
+void fz_ws_free(fz_ws *w);
+
 /* A NaN with a payload the library never makes: an output still holding it
  * was never written. */
 float fz_sentinel(void);
 int fz_is_sentinel(float x);
+
+/* ---- convolution descriptors -------------------------------------------------- */
+
+/* Every field of a 2-D convolution from the input (small or extreme, see
+ * fz_field); the activation's bounds too when it is CLAMP. */
+void fz_conv_desc(fz *f, vconv_conv2d_desc *d);
+/* Elements of the OIHW weights, or -1 if the descriptor does not define them. */
+int64_t fz_conv_weight_count(const vconv_conv2d_desc *d);
+/* Elements of the input (N*C*H*W) and output (N*K*P*Q) and the multiply-adds
+ * of the convolution (output elements x taps); -1 for what overflows. */
+int64_t fz_conv_sizes(const vconv_conv2d_desc *d, int64_t P, int64_t Q, int64_t *nx, int64_t *ny);
+/* The connection table of d (K * C/G bytes behind a guard page, a quarter of
+ * them 0) when `want` and the table is at most max bytes; else d is unchanged. */
+void fz_conv_table(fz *f, vconv_conv2d_desc *d, int want, int64_t max, fbuf *tb);
 
 /* ---- tensor data ------------------------------------------------------------ */
 

@@ -36,24 +36,6 @@ _Noreturn static void fail(const char *msg, long long a, long long b) {
   fz_fail("conv2d %s: %s (%lld, %lld)", cur_what, msg, a, b);
 }
 
-/* Elements of the weights, or -1 if the descriptor does not define them. */
-static int64_t weight_count(const vconv_conv2d_desc *d) {
-  int64_t n;
-  if (d->groups < 1 || d->in_channels < 1 || d->out_channels < 1 || d->kernel_h < 1 ||
-      d->kernel_w < 1 || d->in_channels % d->groups || d->out_channels % d->groups)
-    return -1;
-  if (!fz_mul(d->out_channels, d->in_channels / d->groups, &n) || !fz_mul(n, d->kernel_h, &n) ||
-      !fz_mul(n, d->kernel_w, &n))
-    return -1;
-  return n;
-}
-
-static int64_t prod4(int64_t a, int64_t b, int64_t c, int64_t e) {
-  int64_t n;
-  if (!fz_mul(a, b, &n) || !fz_mul(n, c, &n) || !fz_mul(n, e, &n)) return -1;
-  return n;
-}
-
 static void check_op(const vconv_conv2d_op *op, int explicit_variant, vconv_algorithm va,
                      vconv_isa vi, vconv_isa asked) {
   const vconv_algorithm al = vconv_conv2d_algorithm(op);
@@ -74,30 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* Wisdom a measuring create recorded would change what a later input runs. */
   vconv_wisdom_forget();
   vconv_conv2d_desc d;
-  vconv_conv2d_desc_init(&d);
-  d.batch = fz_field(&f, 1, 3);
-  d.in_channels = fz_field(&f, 1, 17);
-  d.in_height = fz_field(&f, 1, 20);
-  d.in_width = fz_field(&f, 1, 20);
-  d.out_channels = fz_field(&f, 1, 17);
-  d.kernel_h = fz_field(&f, 1, 7);
-  d.kernel_w = fz_field(&f, 1, 7);
-  d.stride_h = fz_field(&f, 1, 3);
-  d.stride_w = fz_field(&f, 1, 3);
-  d.dilation_h = fz_field(&f, 1, 3);
-  d.dilation_w = fz_field(&f, 1, 3);
-  d.pad_top = fz_field(&f, 0, 3);
-  d.pad_bottom = fz_field(&f, 0, 3);
-  d.pad_left = fz_field(&f, 0, 3);
-  d.pad_right = fz_field(&f, 0, 3);
-  d.padding_mode = (vconv_padding_mode)fz_enum(&f, 0, 4);
-  d.groups = fz_field(&f, 1, 4);
-  d.layout = (vconv_layout)fz_enum(&f, 0, 1);
-  d.activation = (vconv_activation)fz_enum(&f, 0, 2);
-  if (d.activation == VCONV_ACTIVATION_CLAMP) {
-    d.act_min = fz_float(&f);
-    d.act_max = fz_float(&f);
-  }
+  fz_conv_desc(&f, &d);
   const uint8_t opts = fz_u8(&f);
   const int bias = opts & 1, want_table = (opts >> 1) & 1;
   const fz_data xspec = fz_data_spec(&f, -70, 30, 1), wspec = fz_data_spec(&f, -70, 30, 1);
@@ -111,14 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   /* The connection table, exactly K * C/G bytes behind a guard page. */
   fbuf tb = {0};
-  int64_t Cg = d.groups >= 1 && d.in_channels >= 1 ? d.in_channels / d.groups : 0;
-  int64_t nt = -1;
-  if (want_table && weight_count(&d) >= 0 && fz_mul(d.out_channels, Cg, &nt) && nt >= 1 &&
-      nt <= MAX_TABLE) {
-    unsigned char *t = fbuf_alloc(&tb, (size_t)nt, 0);
-    for (int64_t i = 0; i < nt; i++) t[i] = fz_u8(&f) % 4 != 0;
-    d.connections = t;
-  }
+  fz_conv_table(&f, &d, want_table, MAX_TABLE, &tb);
+  const int64_t Cg = d.groups >= 1 && d.in_channels >= 1 ? d.in_channels / d.groups : 0;
 
   /* Which entry point. */
   const size_t nv = vconv_conv2d_variant_count();
@@ -138,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const vconv_parallel *par = fz_parallel(&f, &pool);
 
   /* The weights, exactly as many as the descriptor says, behind a guard page. */
-  const int64_t nw = weight_count(&d);
+  const int64_t nw = fz_conv_weight_count(&d);
   fbuf wb = {0}, bb = {0};
   float *w = NULL, *wsave = NULL, *bsave = NULL, *bv = NULL;
   double wmax = 0;
@@ -185,8 +138,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   vconv_conv2d_op *op = (vconv_conv2d_op *)&f; /* not NULL: a failed create must clear it */
   vconv_status st;
   const float *w_arg = nw > FZ_MAX_FLOATS ? NULL : w;
-  const int tiny = nw >= 0 && nw <= 64 && os == VCONV_OK && prod4(d.batch, d.out_channels, P, Q) >= 0 &&
-                   prod4(d.batch, d.out_channels, P, Q) <= 256;
+  const int tiny = nw >= 0 && nw <= 64 && os == VCONV_OK && fz_prod4(d.batch, d.out_channels, P, Q) >= 0 &&
+                   fz_prod4(d.batch, d.out_channels, P, Q) <= 256;
   if (explicit_variant) {
     st = vconv_conv2d_create_for_isa(&d, va, vi, w_arg, bias_arg, &op);
   } else if (sel == nv) {
@@ -214,10 +167,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   cur_what = "run";
   const int64_t N = d.batch, C = d.in_channels, H = d.in_height, W = d.in_width, K = d.out_channels;
-  const int64_t nin = prod4(N, C, H, W), nout = prod4(N, K, P, Q);
-  const int64_t taps = prod4(Cg, d.kernel_h, d.kernel_w, 1);
-  int64_t work = -1;
-  if (nout >= 0 && taps >= 0 && !fz_mul(nout, taps, &work)) work = -1;
+  int64_t nin, nout;
+  const int64_t work = fz_conv_sizes(&d, P, Q, &nin, &nout);
   const size_t wsz = vconv_conv2d_workspace_size(op, par);
   if (nin < 0 || nin > FZ_MAX_FLOATS || nout < 0 || nout > FZ_MAX_FLOATS || work < 0 ||
       work > FZ_MAX_RUN_WORK)
@@ -237,21 +188,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (int64_t i = 0; i < nout; i++) y[i] = fz_sentinel();
 
   /* The workspace: the library's own, exactly enough at any alignment, or too little. */
-  const uint8_t wmode = fz_u8(&f), misalign = fz_u8(&f) % 64;
-  unsigned char *wsblock = NULL;
-  void *ws = NULL;
-  size_t ws_size = 0;
-  const int too_small = wmode % 4 == 3 && wsz > 0;
-  if (wmode % 4 != 0 && wsz > 0) {
-    ws_size = too_small ? wsz - 1 - fz_u8(&f) % (wsz < 64 ? wsz : 64) : wsz;
-    wsblock = malloc(ws_size + misalign + 1);
-    ws = wsblock + misalign;
-  } else if (wmode % 4 == 2) {
-    ws = &f; /* a workspace of 0 bytes is never touched */
-  }
-  st = vconv_conv2d_run(op, x, y, ws, ws_size, par);
-  if (too_small) {
-    if (st != VCONV_ERR_WORKSPACE_TOO_SMALL) fail("run with too small a workspace", st, (long long)ws_size);
+  fz_ws ws;
+  fz_ws_make(&f, wsz, &ws);
+  st = vconv_conv2d_run(op, x, y, ws.ptr, ws.size, par);
+  if (ws.too_small) {
+    if (st != VCONV_ERR_WORKSPACE_TOO_SMALL) fail("run with too small a workspace", st, (long long)ws.size);
     goto free_run;
   }
   if (st != VCONV_OK) fail("run failed on an operator create accepted", st, 0);
@@ -312,7 +253,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(nr);
   }
 free_run:
-  free(wsblock);
+  fz_ws_free(&ws);
   free(xsave);
   fbuf_free(&xb);
   fbuf_free(&yb);

@@ -34,12 +34,6 @@ _Noreturn static void fail(const char *msg, long long a, long long b) {
   fz_fail("pool2d %s: %s (%lld, %lld)", cur_what, msg, a, b);
 }
 
-static int64_t prod4(int64_t a, int64_t b, int64_t c, int64_t e) {
-  int64_t n;
-  if (!fz_mul(a, b, &n) || !fz_mul(n, c, &n) || !fz_mul(n, e, &n)) return -1;
-  return n;
-}
-
 /* Bit for bit, except that any NaN matches any NaN (which NaN is not
  * specified; tests/test_pool.c compares the same way). */
 static int same_bits(const float *a, const float *b, int64_t n) {
@@ -173,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   cur_what = "run";
   const int64_t N = d.batch, C = d.channels, H = d.in_height, W = d.in_width;
-  const int64_t nin = prod4(N, C, H, W), nout = prod4(N, C, P, Q);
+  const int64_t nin = fz_prod4(N, C, H, W), nout = fz_prod4(N, C, P, Q);
   const int64_t R = d.global ? H : d.window_h, S = d.global ? W : d.window_w;
   int64_t taps = -1, work = -1, plane = -1;
   if (!fz_mul(R, S, &taps)) taps = -1;

@@ -69,6 +69,41 @@ def conv2d(N, C, H, W, K, R, S, sh=1, sw=1, dh=1, dw=1, pads=(0, 0, 0, 0), mode=
     return b
 
 
+def backward(N, C, H, W, K, R, S, sh=1, sw=1, dh=1, dw=1, pads=(0, 0, 0, 0), mode=0, G=1,
+             layout=0, table=None, sel=0, kind=0, db=1, threads=2, wmode=1):
+    """fuzz_backward's gradients: the conv2d fields, no activation, then the entry point."""
+    b = bytes([TAME, 0])
+    b += field(N, 1, 3) + field(C, 1, 17) + field(H, 1, 20) + field(W, 1, 20) + field(K, 1, 17)
+    b += field(R, 1, 7) + field(S, 1, 7) + field(sh, 1, 3) + field(sw, 1, 3)
+    b += field(dh, 1, 3) + field(dw, 1, 3)
+    for p in pads:
+        b += field(p, 0, 3)
+    b += enum(mode, 0, 4) + field(G, 1, 4) + enum(layout, 0, 1) + enum(0, 0, 2) + bytes([1])
+    b += bytes([(db & 1) | (2 if table else 0) | 0x14])
+    b += data_spec(0x2345 + N * 7 + C, 0, -60) + data_spec(0x5432 + K, -3, -60)
+    if table:
+        b += bytes(3 if t else 0 for t in table)
+    b += bytes([sel, kind]) + parallel(threads) + bytes([wmode, 5])
+    return b
+
+
+def transpose(N, C, H, W, K, R, S, sh=1, sw=1, dh=1, dw=1, pads=(0, 0, 0, 0), opad=(0, 0),
+              mode=0, G=1, layout=0, bias=1, algo=0, isa=-1, threads=2, wmode=1):
+    """fuzz_backward's transposed convolution (selector byte 3)."""
+    b = bytes([TAME, 3])
+    b += field(N, 1, 3) + field(C, 1, 17) + field(H, 1, 12) + field(W, 1, 12) + field(K, 1, 17)
+    b += field(R, 1, 5) + field(S, 1, 5) + field(sh, 1, 3) + field(sw, 1, 3)
+    b += field(dh, 1, 2) + field(dw, 1, 2)
+    for p in pads:
+        b += field(p, 0, 3)
+    b += field(opad[0], 0, 2) + field(opad[1], 0, 2)
+    b += enum(mode, 0, 4) + field(G, 1, 4) + enum(layout, 0, 1)
+    b += bytes([(bias & 1) | 0x14])
+    b += data_spec(0x3456 + N * 7 + C, 0, -60) + data_spec(0x6543 + K, -3, -60)
+    b += bytes([algo, isa + 1]) + parallel(threads) + bytes([wmode, 5])
+    return b
+
+
 def pool2d(N, C, H, W, kind, R, S, sh, sw, pads=(0, 0, 0, 0), mode=0, ceil=0, layout=0,
            dh=1, dw=1, glob=0, training=0, seed=7, weights=None, sel=0, threads=2, bmode=0x48):
     b = bytes([TAME])
@@ -148,6 +183,23 @@ def seeds():
         for sel in (i % 7, 7 + i, 40 + i):
             c[('conv2d', f'seed-{name}-sel{sel}')] = conv2d(**kw, sel=sel, algo=(i % 9), isa=-1,
                                                              threads=(i % 4))
+    # Gradients: the same layers through every entry point (variants, plan names,
+    # AUTO, arbitrary algorithm and tier), both kinds.
+    for i, (name, kw) in enumerate(shapes.items()):
+        kw = {k: v for k, v in kw.items() if k not in ('act', 'clamp', 'bias')}
+        for sel in (i % 5, 9 + i, 20 + i):
+            for kind in (0, 1):
+                c[('backward', f'seed-{name}-sel{sel}-{"weights" if kind else "data"}')] = backward(
+                    **kw, sel=sel, kind=kind, db=(i + kind) % 2, threads=(i % 4))
+    transposes = {
+        'dcgan-4x4-s2': dict(N=1, C=8, H=5, W=5, K=4, R=4, S=4, sh=2, sw=2, pads=(1, 1, 1, 1)),
+        'outpad-3x3-s3': dict(N=2, C=3, H=4, W=6, K=5, R=3, S=3, sh=3, sw=2, opad=(2, 1)),
+        'grouped-dilated-nhwc': dict(N=1, C=6, H=6, W=5, K=9, R=3, S=2, dh=2, G=3, layout=1),
+        'same-upper': dict(N=1, C=4, H=7, W=7, K=4, R=3, S=3, sh=2, sw=2, mode=2, algo=2),
+        'same-lower-1x1': dict(N=3, C=5, H=3, W=8, K=2, R=1, S=1, sh=2, sw=1, mode=4, bias=0),
+    }
+    for i, (name, kw) in enumerate(transposes.items()):
+        c[('backward', f'seed-transpose-{name}')] = transpose(**kw, threads=(i % 4))
     pools = {
         'max-3x3-s2': dict(N=1, C=4, H=13, W=13, kind=0, R=3, S=3, sh=2, sw=2),
         'max-dilated-pad': dict(N=2, C=3, H=9, W=10, kind=0, R=3, S=2, sh=1, sw=2, dh=3, dw=2, pads=(2, 1, 1, 2)),

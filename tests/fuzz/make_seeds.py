@@ -104,6 +104,23 @@ def transpose(N, C, H, W, K, R, S, sh=1, sw=1, dh=1, dw=1, pads=(0, 0, 0, 0), op
     return b
 
 
+def local(N, C, H, W, K, R, S, sh=1, sw=1, dh=1, dw=1, pads=(0, 0, 0, 0), mode=0, G=1,
+          layout=0, act=0, tile=(0, 0), bias=1, sel=0, threads=2, wmode=1):
+    """fuzz_local: the conv2d fields, the tile (0: locally connected) and the bias kind."""
+    b = bytes([TAME])
+    b += field(N, 1, 3) + field(C, 1, 17) + field(H, 1, 20) + field(W, 1, 20) + field(K, 1, 17)
+    b += field(R, 1, 7) + field(S, 1, 7) + field(sh, 1, 3) + field(sw, 1, 3)
+    b += field(dh, 1, 3) + field(dw, 1, 3)
+    for p in pads:
+        b += field(p, 0, 3)
+    b += enum(mode, 0, 4) + field(G, 1, 4) + enum(layout, 0, 1) + enum(act, 0, 1)
+    b += field(tile[0], 0, 4) + field(tile[1], 0, 4) + enum(bias, 0, 2)
+    b += bytes([0x16])  # bias gradient asked for
+    b += data_spec(0x4567 + N * 7 + C, 0, -60) + data_spec(0x7654 + K, -3, -60)
+    b += bytes([sel]) + parallel(threads) + bytes([wmode, 5])
+    return b
+
+
 def pool2d(N, C, H, W, kind, R, S, sh, sw, pads=(0, 0, 0, 0), mode=0, ceil=0, layout=0,
            dh=1, dw=1, glob=0, training=0, seed=7, weights=None, sel=0, threads=2, bmode=0x48):
     b = bytes([TAME])
@@ -200,6 +217,18 @@ def seeds():
     }
     for i, (name, kw) in enumerate(transposes.items()):
         c[('backward', f'seed-transpose-{name}')] = transpose(**kw, threads=(i % 4))
+    locals_ = {
+        'lenet-c1-lc': dict(N=1, C=1, H=12, W=12, K=6, R=5, S=5, bias=2),
+        'lenet-c1-tiled2x2': dict(N=2, C=1, H=12, W=12, K=6, R=5, S=5, tile=(2, 2), act=1),
+        'grouped-tiled-nhwc': dict(N=1, C=4, H=9, W=9, K=6, R=3, S=3, pads=(1, 1, 1, 1), G=2,
+                                   tile=(3, 1), layout=1),
+        'strided-dilated-conv': dict(N=2, C=3, H=11, W=10, K=5, R=3, S=2, sh=2, sw=3, dh=2,
+                                     tile=(1, 1), bias=1),
+        'same-lc-few-channels': dict(N=1, C=2, H=7, W=6, K=3, R=3, S=3, mode=2, bias=0),
+    }
+    for i, (name, kw) in enumerate(locals_.items()):
+        for sel in (i % 4, 4 + i):
+            c[('local', f'seed-{name}-sel{sel}')] = local(**kw, sel=sel, threads=(i % 4))
     pools = {
         'max-3x3-s2': dict(N=1, C=4, H=13, W=13, kind=0, R=3, S=3, sh=2, sw=2),
         'max-dilated-pad': dict(N=2, C=3, H=9, W=10, kind=0, R=3, S=2, sh=1, sw=2, dh=3, dw=2, pads=(2, 1, 1, 2)),

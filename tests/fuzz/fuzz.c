@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ref.h"
 #include "util.h"
 
 /* The parallel-for fz_parallel handed out for this input, for the failure report. */
@@ -271,6 +272,45 @@ void fz_fill(const fz_data *s, float *x, size_t n) {
     x[i] = rng_sym(&rng) * scale;
     if (s->special && rng_chance(&rng, 1, 1 + s->special))
       x[i] = specials[rng_next(&rng) % (sizeof specials / sizeof specials[0])];
+  }
+}
+
+float *fz_buf_filled(fbuf *b, int64_t n, int head, const fz_data *spec, float **copy) {
+  float *p = fbuf_alloc(b, (size_t)(n ? n : 1) * sizeof(float), head);
+  fz_fill(spec, p, (size_t)n);
+  *copy = malloc(sizeof(float) * (size_t)(n ? n : 1));
+  memcpy(*copy, p, sizeof(float) * (size_t)n);
+  return p;
+}
+
+float *fz_buf_blank(fbuf *b, int64_t n, int head) {
+  float *p = fbuf_alloc(b, (size_t)(n ? n : 1) * sizeof(float), head);
+  for (int64_t i = 0; i < n; i++) p[i] = fz_sentinel();
+  return p;
+}
+
+static void (*describe_hook)(void);
+
+void fz_set_describe(void (*describe)(void)) { describe_hook = describe; }
+
+void fz_check_written(const float *y, int64_t n, const char *what) {
+  for (int64_t i = 0; i < n; i++)
+    if (fz_is_sentinel(y[i])) {
+      if (describe_hook) describe_hook();
+      fz_fail("%s[%lld] of %lld never written", what, (long long)i, (long long)n);
+    }
+}
+
+void fz_check_conv_tol(const char *what, const char *kernel, const float *y, const double *r,
+                       const double *a, const int32_t *n, int64_t count) {
+  for (int64_t i = 0; i < count; i++) {
+    const double err = (double)y[i] == r[i] ? 0.0 : fabs((double)y[i] - r[i]);
+    const double tol = ref_conv_tol(n[i], a[i]);
+    if (!(err <= tol)) {
+      if (describe_hook) describe_hook();
+      fz_fail("%s: %s[%lld] = %.9g, reference %.17g, |err| %.3g > tol %.3g", kernel, what,
+              (long long)i, (double)y[i], r[i], err, tol);
+    }
   }
 }
 

@@ -133,6 +133,19 @@ typedef struct fz_data {
 fz_data fz_data_spec(fz *f, int min_scale, int max_scale, int allow_special);
 void fz_fill(const fz_data *spec, float *x, size_t n);
 
+/* n floats behind a guard page (at the head if `head`): filled from spec, with
+ * a malloc'd copy in *copy; or every element fz_sentinel(). */
+float *fz_buf_filled(fbuf *b, int64_t n, int head, const fz_data *spec, float **copy);
+float *fz_buf_blank(fbuf *b, int64_t n, int head);
+/* Checks that fail through fz_fail, after the target's description of its
+ * operands (fz_set_describe; none by default): every element of y written
+ * (no fz_sentinel() left), and every element within ref_conv_tol(n[i], a[i])
+ * of the reference r (equal values first: inf == inf is no error). */
+void fz_set_describe(void (*describe)(void));
+void fz_check_written(const float *y, int64_t n, const char *what);
+void fz_check_conv_tol(const char *what, const char *kernel, const float *y, const double *r,
+                       const double *a, const int32_t *n, int64_t count);
+
 /* ---- the caller's parallel-for ---------------------------------------------- */
 
 /*

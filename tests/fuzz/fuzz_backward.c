@@ -29,48 +29,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const vconv_conv2d_desc *cur_desc;
 static const char *cur_what = "";
+static const char *cur_kernel = "";
+
+static void describe(void) {
+  if (cur_desc) fz_describe_conv(cur_desc, 0);
+}
 
 _Noreturn static void fail(const char *msg, long long a, long long b) {
-  if (cur_desc) fz_describe_conv(cur_desc, 0);
+  describe();
   fz_fail("backward %s: %s (%lld, %lld)", cur_what, msg, a, b);
-}
-
-/* A float buffer of n elements behind a guard page, every element the sentinel. */
-static float *outputs(fbuf *b, int64_t n, int head) {
-  float *p = fbuf_alloc(b, (size_t)n * sizeof(float), head);
-  for (int64_t i = 0; i < n; i++) p[i] = fz_sentinel();
-  return p;
-}
-
-/* A float buffer of n elements behind a guard page, filled from spec, and a copy. */
-static float *inputs(fbuf *b, int64_t n, int head, const fz_data *spec, float **copy) {
-  float *p = fbuf_alloc(b, (size_t)(n ? n : 1) * sizeof(float), head);
-  fz_fill(spec, p, (size_t)n);
-  *copy = malloc(sizeof(float) * (size_t)(n ? n : 1));
-  memcpy(*copy, p, sizeof(float) * (size_t)n);
-  return p;
-}
-
-static void all_written(const float *y, int64_t n, const char *what) {
-  for (int64_t i = 0; i < n; i++)
-    if (fz_is_sentinel(y[i])) {
-      fprintf(stderr, "  %s[%lld] never written\n", what, (long long)i);
-      fail("output element never written", i, n);
-    }
-}
-
-/* Every element within its bound; special data (NaN, inf) is not compared. */
-static void compare(const char *name, const char *what, const float *y, const double *yr,
-                    const double *a, const int32_t *n, int64_t count) {
-  for (int64_t i = 0; i < count; i++) {
-    const double tol = ref_conv_tol(n[i], a[i]);
-    const double err = (double)y[i] == yr[i] ? 0.0 : fabs((double)y[i] - yr[i]);
-    if (!(err <= tol)) {
-      fprintf(stderr, "  %s: %s[%lld] = %.9g, reference %.17g, |err| %.3g > tol %.3g\n", name,
-              what, (long long)i, (double)y[i], yr[i], err, tol);
-      fail("gradient outside the error bound", i, count);
-    }
-  }
 }
 
 static void check_names(const vconv_conv2d_bwd_op *op, vconv_bwd_kind kind) {
@@ -122,7 +89,7 @@ static void gradients(fz *f) {
   fbuf wb = {0};
   float *w = NULL, *wsave = NULL;
   if (nw >= 0 && nw <= FZ_MAX_FLOATS) {
-    w = inputs(&wb, nw, opts & 4, &wspec, &wsave);
+    w = fz_buf_filled(&wb, nw, opts & 4, &wspec, &wsave);
     for (int64_t i = 0; i < nw; i++) /* unconnected weights are never read as values */
       if (d.connections && !d.connections[i / (d.kernel_h * d.kernel_w)]) w[i] = NAN;
   } else if (nw < 0) {
@@ -148,6 +115,7 @@ static void gradients(fz *f) {
   if (isa != VCONV_ISA_AUTO && vconv_conv2d_bwd_isa(op) != isa) fail("operator on another tier than asked", isa, 0);
   if (algo != VCONV_ALGO_AUTO && vconv_conv2d_bwd_algorithm(op) != algo) fail("operator of another algorithm", algo, 0);
   check_names(op, kind);
+  cur_kernel = vconv_conv2d_bwd_kernel_name(op);
   if (w && nw > 0) /* copied at create: scribbling over ours must not matter */
     for (int64_t i = 0; i < nw; i++) w[i] = NAN;
 
@@ -172,13 +140,13 @@ static void gradients(fz *f) {
   float *dysave = NULL, *xsave = NULL;
   fz_data dyspec = xspec;
   dyspec.seed ^= 0xd7;
-  float *dy = inputs(&dyb, ny, opts & 8, &dyspec, &dysave);
+  float *dy = fz_buf_filled(&dyb, ny, opts & 8, &dyspec, &dysave);
   float *x = NULL, *out, *db = NULL;
   const int64_t nout = kind == VCONV_BWD_DATA ? nx : nw;
   const int with_db = kind == VCONV_BWD_WEIGHTS && (opts & 1);
-  if (kind == VCONV_BWD_WEIGHTS) x = inputs(&xb, nx, opts & 16, &xspec, &xsave);
-  out = outputs(&ob, nout, opts & 32);
-  if (with_db) db = outputs(&bb, K, opts & 64);
+  if (kind == VCONV_BWD_WEIGHTS) x = fz_buf_filled(&xb, nx, opts & 16, &xspec, &xsave);
+  out = fz_buf_blank(&ob, nout, opts & 32);
+  if (with_db) db = fz_buf_blank(&bb, K, opts & 64);
 
   fz_ws ws;
   fz_ws_make(f, wsz, &ws);
@@ -191,10 +159,10 @@ static void gradients(fz *f) {
   if (st != VCONV_OK) fail("run failed on an operator create accepted", st, 0);
   if (memcmp(dy, dysave, sizeof(float) * (size_t)ny) || (x && memcmp(x, xsave, sizeof(float) * (size_t)nx)))
     fail("run modified its input", 0, 0);
-  all_written(out, nout, kind == VCONV_BWD_DATA ? "dx" : "dw");
-  if (db) all_written(db, K, "db");
+  fz_check_written(out, nout, kind == VCONV_BWD_DATA ? "dx" : "dw");
+  if (db) fz_check_written(db, K, "db");
   if (pool.calls && pool.par.threads > 1 && work <= FZ_MAX_RUN_WORK / 4) {
-    float *o1 = outputs(&o1b, nout, 0);
+    float *o1 = fz_buf_blank(&o1b, nout, 0);
     st = kind == VCONV_BWD_DATA ? vconv_conv2d_bwd_data_run(op, dy, o1, NULL, 0, NULL)
                                 : vconv_conv2d_bwd_weights_run(op, x, dy, o1, NULL, NULL, 0, NULL);
     if (st != VCONV_OK) fail("run on the calling thread failed", st, 0);
@@ -217,9 +185,8 @@ static void gradients(fz *f) {
     const int rs = kind == VCONV_BWD_DATA ? ref_conv2d_bwd_data(&d, wsave, dysave, r, a, n)
                                           : ref_conv2d_bwd_weights(&d, xsave, dysave, r, a, n, rb, ab, nb);
     if (rs != REF_OK) fail("the reference rejects a descriptor the library accepted", rs, 0);
-    const char *name = vconv_conv2d_bwd_kernel_name(op);
-    compare(name, kind == VCONV_BWD_DATA ? "dx" : "dw", out, r, a, n, nout);
-    if (db) compare(name, "db", db, rb, ab, nb, K);
+    fz_check_conv_tol(kind == VCONV_BWD_DATA ? "dx" : "dw", cur_kernel, out, r, a, n, nout);
+    if (db) fz_check_conv_tol("db", cur_kernel, db, rb, ab, nb, K);
     free(r);
     free(n);
   }
@@ -279,12 +246,12 @@ static void transposed(fz *f) {
     nw = fz_prod4(d.in_channels, d.out_channels / d.groups, d.kernel_h, d.kernel_w);
   fbuf wb = {0}, bb = {0};
   float *w = NULL, *wsave = NULL, *bias = NULL, *bsave = NULL;
-  if (nw >= 0 && nw <= FZ_MAX_FLOATS) w = inputs(&wb, nw, opts & 4, &wspec, &wsave);
+  if (nw >= 0 && nw <= FZ_MAX_FLOATS) w = fz_buf_filled(&wb, nw, opts & 4, &wspec, &wsave);
   else if (nw < 0) w = fbuf_alloc(&wb, sizeof(float), 0);
   if ((opts & 1) && d.out_channels >= 1 && d.out_channels <= FZ_MAX_FLOATS) {
     fz_data bspec = wspec;
     bspec.seed ^= 0xb1a5;
-    bias = inputs(&bb, d.out_channels, opts & 8, &bspec, &bsave);
+    bias = fz_buf_filled(&bb, d.out_channels, opts & 8, &bspec, &bsave);
   }
   int64_t OH = -1, OW = -1;
   const vconv_status os = vconv_conv_transpose2d_output_size(&d, &OH, &OW);
@@ -298,6 +265,7 @@ static void transposed(fz *f) {
   if (!op) fail("create OK without an operator", 0, 0);
   if (os != VCONV_OK || OH < 1 || OW < 1) fail("create accepts what output_size rejects", os, OH);
   check_names(op, VCONV_BWD_DATA);
+  cur_kernel = vconv_conv2d_bwd_kernel_name(op);
   const int64_t fields[] = {d.batch, d.in_channels, d.in_height, d.in_width, d.out_channels,
                             d.kernel_h, d.kernel_w, d.stride_h, d.stride_w, d.dilation_h,
                             d.dilation_w, d.pad_top, d.pad_bottom, d.pad_left, d.pad_right,
@@ -322,8 +290,8 @@ static void transposed(fz *f) {
   if (wsz > ((size_t)1 << 30)) fail("workspace above 1 GiB for small tensors", (long long)(wsz >> 20), ny);
   fbuf xb = {0}, yb = {0};
   float *xsave = NULL;
-  float *x = inputs(&xb, nx, opts & 16, &xspec, &xsave);
-  float *y = outputs(&yb, ny, opts & 32);
+  float *x = fz_buf_filled(&xb, nx, opts & 16, &xspec, &xsave);
+  float *y = fz_buf_blank(&yb, ny, opts & 32);
   fz_ws ws;
   fz_ws_make(f, wsz, &ws);
   st = vconv_conv_transpose2d_run(op, x, y, ws.ptr, ws.size, par);
@@ -333,14 +301,14 @@ static void transposed(fz *f) {
   }
   if (st != VCONV_OK) fail("run failed on an operator create accepted", st, 0);
   if (memcmp(x, xsave, sizeof(float) * (size_t)nx)) fail("run modified its input", 0, 0);
-  all_written(y, ny, "y");
+  fz_check_written(y, ny, "y");
   if (in_ref && !xspec.special && !wspec.special && work <= FZ_MAX_REF_WORK) {
     cur_what = "transpose reference comparison";
     double *r = malloc(sizeof(double) * (size_t)(2 * ny + 2)), *a = r + ny + 1;
     int32_t *n = malloc(sizeof(int32_t) * (size_t)(ny + 1));
     if (ref_conv_transpose2d(&d, xsave, wsave, bsave, r, a, n) != REF_OK)
       fail("the reference rejects a descriptor the library accepted", 0, 0);
-    compare(vconv_conv2d_bwd_kernel_name(op), "y", y, r, a, n, ny);
+    fz_check_conv_tol("y", cur_kernel, y, r, a, n, ny);
     free(r);
     free(n);
   }
@@ -361,6 +329,7 @@ done:
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fz f;
   fz_init(&f, data, size);
+  fz_set_describe(describe);
   if (fz_u8(&f) % 4 == 3) transposed(&f);
   else gradients(&f);
   return 0;

@@ -25,8 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const vconv_local2d_desc *cur_desc;
 static const char *cur_what = "";
+static const char *cur_kernel = "";
 
-_Noreturn static void fail(const char *msg, long long a, long long b) {
+static void describe(void) {
   if (cur_desc) {
     vconv_conv2d_desc c;
     local_ref_conv_desc(cur_desc, &c);
@@ -34,49 +35,18 @@ _Noreturn static void fail(const char *msg, long long a, long long b) {
     fprintf(stderr, "  tile %lld x %lld, bias kind %d\n", (long long)cur_desc->tile_h,
             (long long)cur_desc->tile_w, (int)cur_desc->bias);
   }
+}
+
+_Noreturn static void fail(const char *msg, long long a, long long b) {
+  describe();
   fz_fail("local2d %s: %s (%lld, %lld)", cur_what, msg, a, b);
-}
-
-static float *filled(fbuf *b, int64_t n, int head, const fz_data *spec, float **copy) {
-  float *p = fbuf_alloc(b, (size_t)(n ? n : 1) * sizeof(float), head);
-  fz_fill(spec, p, (size_t)n);
-  *copy = malloc(sizeof(float) * (size_t)(n ? n : 1));
-  memcpy(*copy, p, sizeof(float) * (size_t)n);
-  return p;
-}
-
-static float *blank(fbuf *b, int64_t n, int head) {
-  float *p = fbuf_alloc(b, (size_t)(n ? n : 1) * sizeof(float), head);
-  for (int64_t i = 0; i < n; i++) p[i] = fz_sentinel();
-  return p;
-}
-
-static void written(const float *y, int64_t n, const char *what) {
-  for (int64_t i = 0; i < n; i++)
-    if (fz_is_sentinel(y[i])) {
-      fprintf(stderr, "  %s[%lld] never written\n", what, (long long)i);
-      fail("output element never written", i, n);
-    }
-}
-
-static void within(const char *what, const float *y, const double *r, const double *a,
-                   const int32_t *n, int64_t count) {
-  for (int64_t i = 0; i < count; i++) {
-    const double tol = ref_conv_tol(n[i], a[i]);
-    const double err = (double)y[i] == r[i] ? 0.0 : fabs((double)y[i] - r[i]);
-    if (!(err <= tol)) {
-      fprintf(stderr, "  %s[%lld] = %.9g, reference %.17g, |err| %.3g > tol %.3g\n", what,
-              (long long)i, (double)y[i], r[i], err, tol);
-      fail("result outside the error bound", i, count);
-    }
-  }
 }
 
 /* The same bits on the calling thread alone (pass 0 forward, 1 data, 2 weights). */
 static void same_alone(const vconv_local2d_op *op, int pass, const float *in, const float *in2,
                        const float *got, int64_t n) {
   fbuf b = {0};
-  float *o = blank(&b, n, 0);
+  float *o = fz_buf_blank(&b, n, 0);
   const vconv_status st = pass == 0   ? vconv_local2d_run(op, in, o, NULL, 0, NULL)
                           : pass == 1 ? vconv_local2d_backward_data(op, in, o, NULL, 0, NULL)
                                       : vconv_local2d_backward_weights(op, in, in2, o, NULL, NULL, 0, NULL);
@@ -88,6 +58,7 @@ static void same_alone(const vconv_local2d_op *op, int pass, const float *in, co
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fz f;
   fz_init(&f, data, size);
+  fz_set_describe(describe);
   vconv_conv2d_desc c;
   fz_conv_desc(&f, &c);
   vconv_local2d_desc d;
@@ -137,12 +108,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (ps == VCONV_OK && (nw < 1 || nb < 0)) fail("param_count OK with no weights", nw, nb);
   fbuf wb = {0}, bb = {0};
   float *w = NULL, *wsave = NULL, *bias = NULL, *bsave = NULL;
-  if (ps == VCONV_OK && nw <= FZ_MAX_FLOATS) w = filled(&wb, nw, opts & 4, &wspec, &wsave);
+  if (ps == VCONV_OK && nw <= FZ_MAX_FLOATS) w = fz_buf_filled(&wb, nw, opts & 4, &wspec, &wsave);
   else if (ps != VCONV_OK) w = fbuf_alloc(&wb, sizeof(float), 0); /* no size: no read allowed */
   if (ps == VCONV_OK && nb > 0 && nb <= FZ_MAX_FLOATS) {
     fz_data bspec = wspec;
     bspec.seed ^= 0xb1a5;
-    bias = filled(&bb, nb, opts & 8, &bspec, &bsave);
+    bias = fz_buf_filled(&bb, nb, opts & 8, &bspec, &bsave);
   } else if (ps != VCONV_OK && (opts & 1)) {
     bias = fbuf_alloc(&bb, sizeof(float), 0);
   }
@@ -165,6 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   snprintf(want, sizeof want, "local/%s", vconv_isa_name(is));
   if (!vconv_local2d_kernel_name(op) || strcmp(vconv_local2d_kernel_name(op), want))
     fail("kernel_name disagrees with the tier", is, 0);
+  cur_kernel = vconv_local2d_kernel_name(op);
   for (int64_t i = 0; i < nw; i++) w[i] = NAN; /* copied at create */
   for (int64_t i = 0; bias && i < nb; i++) bias[i] = NAN;
 
@@ -181,9 +153,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   float *xsave = NULL, *dysave = NULL;
   fz_data dyspec = xspec;
   dyspec.seed ^= 0xd7;
-  float *x = filled(&xb, nx, opts & 16, &xspec, &xsave), *dy = filled(&dyb, ny, opts & 32, &dyspec, &dysave);
-  float *y = blank(&yb, ny, 0), *dx = blank(&dxb, nx, opts & 64), *dw = blank(&dwb, nw, 0);
-  float *db = nb > 0 && (opts & 2) ? blank(&dbb, nb, opts & 128) : NULL;
+  float *x = fz_buf_filled(&xb, nx, opts & 16, &xspec, &xsave), *dy = fz_buf_filled(&dyb, ny, opts & 32, &dyspec, &dysave);
+  float *y = fz_buf_blank(&yb, ny, 0), *dx = fz_buf_blank(&dxb, nx, opts & 64), *dw = fz_buf_blank(&dwb, nw, 0);
+  float *db = nb > 0 && (opts & 2) ? fz_buf_blank(&dbb, nb, opts & 128) : NULL;
   fz_ws ws;
   fz_ws_make(&f, wsz, &ws);
   const vconv_status s0 = vconv_local2d_run(op, x, y, ws.ptr, ws.size, par);
@@ -202,10 +174,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (s0 != VCONV_OK || s1 != VCONV_OK || s2 != VCONV_OK) fail("a pass failed on an operator create accepted", s0, s1 * 100 + s2);
   if (memcmp(x, xsave, sizeof(float) * (size_t)nx) || memcmp(dy, dysave, sizeof(float) * (size_t)ny))
     fail("a pass modified its input", 0, 0);
-  written(y, ny, "y");
-  written(dx, nx, "dx");
-  written(dw, nw, "dw");
-  if (db) written(db, nb, "db");
+  fz_check_written(y, ny, "y");
+  fz_check_written(dx, nx, "dx");
+  fz_check_written(dw, nw, "dw");
+  if (db) fz_check_written(db, nb, "db");
   if (pool.calls && pool.par.threads > 1 && work <= FZ_MAX_RUN_WORK / 4) {
     same_alone(op, 0, x, NULL, y, ny);
     same_alone(op, 1, dy, NULL, dx, nx);
@@ -225,13 +197,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int32_t *n = malloc(sizeof(int32_t) * (size_t)(m + nb + 1)), *nbr = n + m;
     if (local_ref_forward(&d, xsave, wsave, bsave, r, a, n) != REF_OK)
       fail("the reference rejects a descriptor the library accepted", 0, 0);
-    within("y", y, r, a, n, ny);
+    fz_check_conv_tol("y", cur_kernel, y, r, a, n, ny);
     if (local_ref_backward_data(&d, wsave, dysave, r, a, n) != REF_OK) fail("reference backward data", 0, 0);
-    within("dx", dx, r, a, n, nx);
+    fz_check_conv_tol("dx", cur_kernel, dx, r, a, n, nx);
     if (local_ref_backward_weights(&d, xsave, dysave, r, a, n, db ? rb : NULL, ab, nbr) != REF_OK)
       fail("reference backward weights", 0, 0);
-    within("dw", dw, r, a, n, nw);
-    if (db) within("db", db, rb, ab, nbr, nb);
+    fz_check_conv_tol("dw", cur_kernel, dw, r, a, n, nw);
+    if (db) fz_check_conv_tol("db", cur_kernel, db, rb, ab, nbr, nb);
     free(r);
     free(n);
   }

@@ -580,11 +580,72 @@ static void nchw_scalar_plane(const vconv_pool_shape *s, const float *x, float *
     }
 }
 
+/*
+ * Max pooling's indices over one NCHW plane whose output y is already
+ * computed: each window's first tap in scan order equal to y or NaN, which is
+ * the scalar routine's rule.  Windows whose columns all lie inside the row
+ * take a vector of outputs at a time (unit or stride-2 columns), offering the
+ * taps last to first so the first match is what remains; the index rides in
+ * float lanes, exact while the plane has at most 2^24 elements (the caller
+ * checks).  The rest go through pool_window.
+ */
+static void nchw_max_indices(const vconv_pool_shape *s, const float *x, const float *y,
+                             int32_t *idx, const float *x_end) {
+  static const float iota[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const int64_t W = s->W, Q = s->Q, sw = s->sw;
+  const int64_t lastcol = W - 1 - (s->S - 1) * s->dw + s->pl;
+  int64_t qa = (s->pl + sw - 1) / sw, qb = lastcol < 0 ? 0 : lastcol / sw + 1;
+  if (qa > Q) qa = Q;
+  if (qb > Q) qb = Q;
+  if (qb < qa || (sw != 1 && sw != 2)) qb = qa;
+  const vf lanes = vf_mul(vf_loadu(iota), vf_set1((float)sw));
+  const pool_plane v = {x, W, 1};
+  for (int64_t p = 0; p < s->P; p++) {
+    int64_t r0, r1;
+    const int64_t h0 = p * s->sh - s->pt;
+    vconv_valid_range(h0, s->dh, s->H, s->R, &r0, &r1);
+    const int64_t vq0 = r1 > r0 ? qa : 0, vq1 = r1 > r0 ? qb : 0;
+    for (int64_t q = 0; q < vq0; q++) pool_window(s, v, p, q, idx + p * Q + q);
+    for (int64_t q = vq1 > vq0 ? vq1 : 0; q < Q; q++) pool_window(s, v, p, q, idx + p * Q + q);
+    for (int64_t q = vq0; q < vq1; q += VEC_W) {
+      const int64_t n = vq1 - q < VEC_W ? vq1 - q : VEC_W;
+      const vf yv = n == VEC_W ? vf_loadu(y + p * Q + q) : vf_load_part(y + p * Q + q, (int)n);
+      vf best = vf_zero();
+      for (int64_t r = r1 - 1; r >= r0; r--) {
+        const int64_t ih = h0 + r * s->dh;
+        for (int64_t t = s->S - 1; t >= 0; t--) {
+          const int64_t col = q * sw + t * s->dw - s->pl; /* of output q's tap */
+          const float *px = x + ih * W + col;
+          vf xv;
+          if (sw == 1) {
+            xv = load_cols(px, n, x_end);
+          } else {
+            vf odd;
+            vf_deinterleave(load_cols(px, 2 * n - 1, x_end),
+                            load_cols(px + VEC_W, 2 * n - 1 - VEC_W, x_end), &xv, &odd);
+          }
+          best = vf_pick_match(xv, yv, vf_add(vf_set1((float)(ih * W + col)), lanes), best);
+        }
+      }
+      float lane[VEC_W];
+      vf_storeu(lane, best);
+      for (int64_t j = 0; j < n; j++) idx[p * Q + q + j] = (int32_t)lane[j];
+    }
+  }
+}
+
 static void run_nchw(const vconv_pool_shape *s, const float *in, float *out, int32_t *idx,
                      void *scratch, size_t task) {
   const int64_t k = planes_per_task(s), first = (int64_t)task * k;
   const int64_t last_plane = first + k < s->N * s->C ? first + k : s->N * s->C;
   const int64_t HW = s->H * s->W, PQ = s->P * s->Q;
+  if (idx && s->kind == VCONV_POOL_MAX && HW <= ((int64_t)1 << 24)) {
+    /* Max with indices: the output by the vector paths, then its taps. */
+    run_nchw(s, in, out, NULL, scratch, task);
+    for (int64_t pl = first; pl < last_plane; pl++)
+      nchw_max_indices(s, in + pl * HW, out + pl * PQ, idx + pl * PQ, in + s->N * s->C * HW);
+    return;
+  }
   /* Indices, and the kinds computed in double, one window at a time. */
   if (idx || s->kind == VCONV_POOL_STOCHASTIC || s->kind == VCONV_POOL_LP) {
     for (int64_t pl = first; pl < last_plane; pl++)

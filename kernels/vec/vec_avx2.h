@@ -70,6 +70,10 @@ static inline vf vf_maximum(vf acc, vf x) {
 #endif
   return _mm256_or_ps(_mm256_max_ps(x, acc), _mm256_max_ps(acc, x));
 }
+/* a where x equals y or x is NaN, else b (vec_scalar.h). */
+static inline vf vf_pick_match(vf x, vf y, vf a, vf b) {
+  return _mm256_blendv_ps(b, a, _mm256_or_ps(_mm256_cmp_ps(x, y, _CMP_EQ_OQ), _mm256_cmp_ps(x, x, _CMP_UNORD_Q)));
+}
 static inline vf vf_sqrt(vf x) { return _mm256_sqrt_ps(x); }
 /* Even and odd lanes of the 2 * VEC_W floats a:b (a first): shuffle within the
  * 128-bit halves, then put the 64-bit pairs in order. */

@@ -67,6 +67,11 @@ static inline vf vf_maximum(vf acc, vf x) {
 #endif
   return _mm512_or_ps(_mm512_max_ps(x, acc), _mm512_max_ps(acc, x));
 }
+/* a where x equals y or x is NaN, else b (vec_scalar.h). */
+static inline vf vf_pick_match(vf x, vf y, vf a, vf b) {
+  const __mmask16 m = _mm512_cmp_ps_mask(x, y, _CMP_EQ_OQ) | _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+  return _mm512_mask_blend_ps(m, b, a);
+}
 static inline vf vf_sqrt(vf x) { return _mm512_sqrt_ps(x); }
 /* Even and odd lanes of the 2 * VEC_W floats a:b (a first). */
 static inline void vf_deinterleave(vf a, vf b, vf *even, vf *odd) {

@@ -65,6 +65,11 @@ static inline vf vf_maximum(vf acc, vf x) {
   const float32x4_t both = vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(acc), vreinterpretq_u32_f32(x)));
   return vbslq_f32(eq, both, vmaxq_f32(acc, x));
 }
+/* a where x equals y or x is NaN, else b (vec_scalar.h). */
+static inline vf vf_pick_match(vf x, vf y, vf a, vf b) {
+  const uint32x4_t m = vorrq_u32(vceqq_f32(x, y), vmvnq_u32(vceqq_f32(x, x)));
+  return vbslq_f32(m, a, b);
+}
 static inline vf vf_sqrt(vf x) { return vsqrtq_f32(x); }
 /* Even and odd lanes of the 2 * VEC_W floats a:b (a first). */
 static inline void vf_deinterleave(vf a, vf b, vf *even, vf *odd) {

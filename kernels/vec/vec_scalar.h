@@ -41,6 +41,9 @@ static inline vf vf_maximum(vf acc, vf x) {
   a.u |= b.u;
   return a.f;
 }
+/* a where x equals y or x is NaN, else b: the first tap of a window that
+ * gives its maximum y, when the taps are offered last to first. */
+static inline vf vf_pick_match(vf x, vf y, vf a, vf b) { return (x == y || x != x) ? a : b; }
 static inline vf vf_sqrt(vf x) { return sqrtf(x); }
 /* Even and odd lanes of the 2 * VEC_W floats a:b (a first). */
 static inline void vf_deinterleave(vf a, vf b, vf *even, vf *odd) { *even = a; *odd = b; }

@@ -54,6 +54,10 @@ static inline vf vf_maximum(vf acc, vf x) {
 #endif
   return _mm_or_ps(_mm_max_ps(x, acc), _mm_max_ps(acc, x));
 }
+/* a where x equals y or x is NaN, else b (vec_scalar.h). */
+static inline vf vf_pick_match(vf x, vf y, vf a, vf b) {
+  return _mm_blendv_ps(b, a, _mm_or_ps(_mm_cmpeq_ps(x, y), _mm_cmpunord_ps(x, x)));
+}
 static inline vf vf_sqrt(vf x) { return _mm_sqrt_ps(x); }
 /* Even and odd lanes of the 2 * VEC_W floats a:b (a first). */
 static inline void vf_deinterleave(vf a, vf b, vf *even, vf *odd) {

@@ -5,7 +5,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +34,7 @@ static void usage(FILE *f) {
           "                  /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist)\n"
           "  --limit N       train on the first N training images only\n"
           "  --synthetic N   no dataset: N generated training images (and N/4 test images)\n"
-          "                  of ten classes of oriented stripes, for tests\n"
+          "                  of ten classes (a patch at ten places), for tests\n"
           "  --json FILE     per-epoch figures, the CPU, the tier and the kernels as JSON\n");
 }
 
@@ -90,8 +89,6 @@ static int parse_args(int argc, char **argv, options *o) {
   return 0;
 }
 
-/* Ten classes a small network can tell apart but not trivially: stripes at
- * class-specific angles and frequencies, random phase, contrast and noise. */
 static void synthesize(idx_split *s, int64_t count, uint64_t seed) {
   s->count = count;
   s->rows = s->cols = 28;
@@ -101,23 +98,7 @@ static void synthesize(idx_split *s, int64_t count, uint64_t seed) {
     fprintf(stderr, "lenet5-train: out of memory\n");
     exit(1);
   }
-  uint64_t k = 0;
-  for (int64_t i = 0; i < count; i++) {
-    int label = (int)(lenet5_splitmix64(seed * 977 + (uint64_t)i) % 10);
-    s->labels[i] = (uint8_t)label;
-    float angle = 0.314159f * (float)label;
-    float freq = 0.35f + 0.05f * (float)(label % 3);
-    float phase = 6.2831853f * (lenet5_uniform(seed, k++) + 1.0f) * 0.5f;
-    float contrast = 0.6f + 0.2f * lenet5_uniform(seed, k++);
-    float ca = cosf(angle), sa = sinf(angle);
-    for (int r = 0; r < 28; r++)
-      for (int c = 0; c < 28; c++) {
-        float t = freq * ((float)c * ca + (float)r * sa) + phase;
-        float v = 0.5f + 0.5f * contrast * sinf(t) + 0.15f * lenet5_uniform(seed, k++);
-        v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-        s->pixels[i * 784 + r * 28 + c] = (uint8_t)(v * 255.0f);
-      }
-  }
+  lenet5_synthesize(s->pixels, s->labels, count, seed);
 }
 
 static double now_s(void) {

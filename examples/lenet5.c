@@ -484,3 +484,22 @@ vconv_status lenet5_evaluate(lenet5 *net, const float *x, const uint8_t *labels,
   softmax_xent(s->logits, labels, n, NULL, loss_sum, correct);
   return VCONV_OK;
 }
+
+void lenet5_synthesize(uint8_t *pixels, uint8_t *labels, int64_t count, uint64_t seed) {
+  uint64_t k = 0;
+  for (int64_t i = 0; i < count; i++) {
+    const int label = (int)(lenet5_splitmix64(seed * 977 + (uint64_t)i) % 10);
+    labels[i] = (uint8_t)label;
+    /* A 9x9 patch on a 4x3 grid of places, jittered by up to 2 pixels. */
+    const int r0 = 2 + 8 * (label / 4) + (int)(2.5f * lenet5_uniform(seed, k++));
+    const int c0 = 1 + 6 * (label % 4) + (int)(2.5f * lenet5_uniform(seed, k++));
+    const float level = 0.75f + 0.2f * lenet5_uniform(seed, k++);
+    for (int r = 0; r < 28; r++)
+      for (int c = 0; c < 28; c++) {
+        const int inside = r >= r0 && r < r0 + 9 && c >= c0 && c < c0 + 9;
+        float v = (inside ? level : 0.1f) + 0.15f * lenet5_uniform(seed, k++);
+        v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+        pixels[i * 784 + r * 28 + c] = (uint8_t)(v * 255.0f);
+      }
+  }
+}

@@ -87,4 +87,9 @@ void lenet5_shuffle(uint64_t seed, int epoch, int64_t *order, int64_t count);
  * with the 2-pixel border at the value of a 0 pixel. */
 void lenet5_prepare(const uint8_t *pixels, int64_t count, float *out);
 
+/* count generated 28x28 images of ten classes (a bright patch at one of ten
+ * places, jittered, with noise) and their labels:
+ * data for tests and machines without the dataset. */
+void lenet5_synthesize(uint8_t *pixels, uint8_t *labels, int64_t count, uint64_t seed);
+
 #endif

@@ -28,7 +28,7 @@ typedef struct options {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: lenet5-train [--data DIR] [--epochs N] [--threads T] [--batch B]\n"
-          "                    [--lr X] [--momentum X] [--seed S] [--limit N]\n"
+          "                    [--lr X (decays by a cosine over the epochs)] [--momentum X] [--seed S] [--limit N]\n"
           "                    [--synthetic N] [--json FILE] [--quiet]\n"
           "  --data DIR      Fashion-MNIST's gzipped IDX files (default\n"
           "                  /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist)\n"
@@ -234,7 +234,8 @@ int main(int argc, char **argv) {
       }
       double loss;
       int64_t correct;
-      st = lenet5_train_step(net, batch_x, batch_y, n, o.lr, o.momentum, &loss, &correct);
+      st = lenet5_train_step(net, batch_x, batch_y, n, lenet5_epoch_lr(o.lr, ep, o.epochs),
+                             o.momentum, &loss, &correct);
       if (st != VCONV_OK) {
         fprintf(stderr, "\nlenet5-train: %s\n", lenet5_last_error(net));
         return 1;

@@ -74,6 +74,10 @@ void lenet5_shuffle(uint64_t seed, int epoch, int64_t *order, int64_t count) {
   }
 }
 
+float lenet5_epoch_lr(float lr, int ep, int epochs) {
+  return (float)((double)lr * 0.5 * (1.0 + cos(3.14159265358979323846 * ep / epochs)));
+}
+
 void lenet5_prepare(const uint8_t *pixels, int64_t count, float *out) {
   const float mean = 0.2860f, inv_std = 1.0f / 0.3530f;
   const float zero = (0.0f - mean) * inv_std;

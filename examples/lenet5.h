@@ -83,6 +83,10 @@ uint64_t lenet5_splitmix64(uint64_t z);
  * (i + 1) >> 32], starting from z = seed ^ (epoch + 1) * golden. */
 void lenet5_shuffle(uint64_t seed, int epoch, int64_t *order, int64_t count);
 
+/* The learning rate of epoch ep (0-based) of `epochs`: cosine decay from lr,
+ * lr (1 + cos(pi ep / epochs)) / 2, in double, rounded to float once. */
+float lenet5_epoch_lr(float lr, int ep, int epochs);
+
 /* 28x28 bytes to the network's normalised 32x32 input: (p / 255 - 0.2860) / 0.3530
  * with the 2-pixel border at the value of a 0 pixel. */
 void lenet5_prepare(const uint8_t *pixels, int64_t count, float *out);

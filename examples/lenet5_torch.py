@@ -9,6 +9,7 @@ lenet5-train; the init and order digests in the JSON show they agree.
 import argparse
 import gzip
 import json
+import math
 import sys
 import time
 
@@ -179,6 +180,10 @@ def main():
         order = shuffle(a.seed, ep, count)
         order_digest = fnv1a(np.asarray(order, dtype="<i8").tobytes())
         order_t = torch.tensor(order)
+        # lenet5_epoch_lr: cosine decay per epoch, rounded to float as the C side uses it.
+        lr = float(np.float32(float(np.float32(a.lr)) * 0.5 * (1.0 + math.cos(math.pi * ep / a.epochs))))
+        for g in opt.param_groups:
+            g["lr"] = lr
         net.train()
         loss_sum, right = 0.0, 0
         t0 = time.perf_counter()

@@ -331,10 +331,55 @@ size_t VCONV_GEMM_FN(vconv_gemm_workspace)(int64_t m, int64_t n, int64_t k,
   return (scratch_a_floats(mc, kc) + vconv_gemm_packed_b_floats(kc, nc)) * sizeof(float);
 }
 
+/*
+ * One or two rows of A against rows of B (trans_a 0, trans_b 1: a fully
+ * connected layer at batch 1 or 2, weights [outputs][inputs]): dot products
+ * straight from both matrices, four rows of B at a time sharing A's loads.
+ * Packing would copy all of B, which such a product reads only once (AlexNet
+ * fc1 at batch 1: 151 MB), for no reuse.  Each dot product sums its lanes
+ * over K in order, then the lanes in order: a fixed order per element.
+ */
+#define DOT_COLS 4
+static void dot_rows(int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t lda,
+                     const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+  const int64_t kfull = k / VEC_W * VEC_W;
+  for (int64_t j0 = 0; j0 < n; j0 += DOT_COLS) {
+    const int64_t nj = min64(DOT_COLS, n - j0);
+    vf acc[2][DOT_COLS];
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < DOT_COLS; j++) acc[i][j] = vf_zero();
+    const float *b[DOT_COLS];
+    for (int j = 0; j < DOT_COLS; j++) b[j] = B + (j0 + (j < nj ? j : 0)) * ldb;
+    for (int64_t kk = 0; kk < k; kk += VEC_W) {
+      const int part = kk >= kfull;
+      const int rest = (int)(k - kk);
+      vf bv[DOT_COLS];
+      for (int j = 0; j < DOT_COLS; j++)
+        bv[j] = part ? vf_load_part(b[j] + kk, rest) : vf_loadu(b[j] + kk);
+      for (int64_t i = 0; i < m; i++) {
+        const vf av = part ? vf_load_part(A + i * lda + kk, rest) : vf_loadu(A + i * lda + kk);
+        for (int j = 0; j < DOT_COLS; j++) acc[i][j] = vf_fmadd(av, bv[j], acc[i][j]);
+      }
+    }
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < nj; j++) {
+        float lane[VEC_W], sum = 0.0f;
+        vf_storeu(lane, acc[i][j]);
+        for (int l = 0; l < VEC_W; l++) sum += lane[l];
+        float *c = C + i * ldc + j0 + j;
+        *c = beta == 0.0f ? alpha * sum : alpha * sum + beta * *c;
+      }
+  }
+}
+
 void VCONV_GEMM_FN(vconv_gemm_run)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                                     float alpha, const float *A, int64_t lda, const float *B,
                                     int64_t ldb, float beta, float *C, int64_t ldc,
                                     const vconv_gemm_blocking *b, void *scratch) {
+  if (!trans_a && trans_b && m <= 2) {
+    dot_rows(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
   int64_t mc, kc, nc, mcap, ncap;
   block_sizes(m, n, k, b, &mc, &kc, &nc);
   block_caps(m, n, k, b, &mcap, &kc, &ncap);

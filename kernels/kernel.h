@@ -100,7 +100,13 @@ typedef struct vconv_gemm_kernel {
   void (*run)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
               const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
               int64_t ldc, const vconv_gemm_blocking *b, void *scratch);
+  /* The same product for trans_a 0, trans_b 1 and at most VCONV_GEMM_DOT_ROWS
+   * rows, no scratch: dot products straight from A and B.  Chosen on the whole
+   * product, never per piece, so a split over threads keeps the bits. */
+  void (*dot_rows)(int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t lda,
+                   const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 } vconv_gemm_kernel;
+#define VCONV_GEMM_DOT_ROWS 2
 
 typedef struct vconv_pool_shape {
   int64_t N, C, H, W, P, Q;

@@ -209,6 +209,19 @@ static void sweep_blocks(target *t) {
   run_case(t, &g);
 }
 
+/* Two threads over every row count up to a few tiles of any tier (MR <= 16),
+ * every transpose: a short last row piece (1 or 2 rows) takes the same packed
+ * path as the rows before it, and a product of 1 or 2 rows split by columns
+ * the same dot products (a fuzz finding: M = 56 on 4 threads differed). */
+static void sweep_splits(target *t) {
+  const int64_t top = opt_quick ? 20 : 34;
+  for (int64_t m = 1; m <= top; m++)
+    for (int tr = 0; tr < 4; tr++) {
+      gcase g = {tr & 1, tr >> 1, m, m <= 2 ? 37 : 9, 50, 1.0f, m % 2 ? 0.0f : 0.5f, 0, 1, 0, 0, 1};
+      run_case(t, &g);
+    }
+}
+
 /* K == 0, alpha == 0, M == 0, N == 0: BLAS semantics. */
 static void degenerate(target *t) {
   float A[16], B[16], C[6], want[6];
@@ -290,6 +303,7 @@ static void test_target(target *t) {
   degenerate(t);
   sweep_edges(t);
   sweep_blocks(t);
+  sweep_splits(t);
   printf("  %-14s %6ld products  max err/tol %9.3g  %6.2f s  %s\n", t->label, t->cases,
          t->max_ratio, test_now() - t0, test_failures == f0 ? "ok" : "FAIL");
   fflush(stdout);

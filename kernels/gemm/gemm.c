@@ -338,6 +338,8 @@ size_t VCONV_GEMM_FN(vconv_gemm_workspace)(int64_t m, int64_t n, int64_t k,
  * Packing would copy all of B, which such a product reads only once (AlexNet
  * fc1 at batch 1: 151 MB), for no reuse.  Each dot product sums its lanes
  * over K in order, then the lanes in order: a fixed order per element.
+ * vconv_sgemm picks it for the whole product (m <= VCONV_GEMM_DOT_ROWS); a
+ * piece of a larger product always takes the packed path, whatever its rows.
  */
 #define DOT_COLS 4
 static void dot_rows(int64_t m, int64_t n, int64_t k, float alpha, const float *A, int64_t lda,
@@ -345,8 +347,8 @@ static void dot_rows(int64_t m, int64_t n, int64_t k, float alpha, const float *
   const int64_t kfull = k / VEC_W * VEC_W;
   for (int64_t j0 = 0; j0 < n; j0 += DOT_COLS) {
     const int64_t nj = min64(DOT_COLS, n - j0);
-    vf acc[2][DOT_COLS];
-    for (int i = 0; i < 2; i++)
+    vf acc[VCONV_GEMM_DOT_ROWS][DOT_COLS];
+    for (int i = 0; i < VCONV_GEMM_DOT_ROWS; i++)
       for (int j = 0; j < DOT_COLS; j++) acc[i][j] = vf_zero();
     const float *b[DOT_COLS];
     for (int j = 0; j < DOT_COLS; j++) b[j] = B + (j0 + (j < nj ? j : 0)) * ldb;
@@ -376,10 +378,6 @@ void VCONV_GEMM_FN(vconv_gemm_run)(int trans_a, int trans_b, int64_t m, int64_t 
                                     float alpha, const float *A, int64_t lda, const float *B,
                                     int64_t ldb, float beta, float *C, int64_t ldc,
                                     const vconv_gemm_blocking *b, void *scratch) {
-  if (!trans_a && trans_b && m <= 2) {
-    dot_rows(m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-    return;
-  }
   int64_t mc, kc, nc, mcap, ncap;
   block_sizes(m, n, k, b, &mc, &kc, &nc);
   block_caps(m, n, k, b, &mcap, &kc, &ncap);
@@ -434,4 +432,5 @@ const vconv_gemm_kernel VCONV_TIERED(vconv_gemm_kernel) = {
     .blocking = VCONV_GEMM_FN(vconv_gemm_blocking),
     .workspace = VCONV_GEMM_FN(vconv_gemm_workspace),
     .run = VCONV_GEMM_FN(vconv_gemm_run),
+    .dot_rows = dot_rows,
 };

@@ -25,6 +25,7 @@ typedef struct gemm_call {
   const float *A, *B;
   float *C;
   int64_t lda, ldb, ldc;
+  int dot;           /* the whole product by dot products (kernel->dot_rows) */
   int split_n;       /* pieces are column blocks (1) or row blocks (0) */
   int64_t step;      /* columns or rows per piece, a multiple of the tile */
   vconv_gemm_blocking blocking;
@@ -39,8 +40,12 @@ static void gemm_piece(void *arg, void *scratch, size_t piece) {
   if (g->split_n) {
     const int64_t n = g->N - lo < g->step ? g->N - lo : g->step;
     const float *b = g->trans_b ? g->B + lo * g->ldb : g->B + lo;
-    g->kernel->run(g->trans_a, g->trans_b, g->M, n, g->K, g->alpha, g->A, g->lda, b, g->ldb,
-                   g->beta, g->C + lo, g->ldc, &g->blocking, scratch);
+    if (g->dot)
+      g->kernel->dot_rows(g->M, n, g->K, g->alpha, g->A, g->lda, b, g->ldb, g->beta, g->C + lo,
+                          g->ldc);
+    else
+      g->kernel->run(g->trans_a, g->trans_b, g->M, n, g->K, g->alpha, g->A, g->lda, b, g->ldb,
+                     g->beta, g->C + lo, g->ldc, &g->blocking, scratch);
   } else {
     const int64_t m = g->M - lo < g->step ? g->M - lo : g->step;
     const float *a = g->trans_a ? g->A + lo : g->A + lo * g->lda;
@@ -88,12 +93,15 @@ vconv_status vconv_sgemm_for_isa(vconv_isa isa, int trans_a, int trans_b, int64_
     return VCONV_OK;
   }
 
-  gemm_call g = {kernel, trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, 1, N, {0}};
+  const int dot = !trans_a && trans_b && M <= VCONV_GEMM_DOT_ROWS;
+  gemm_call g = {kernel, trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, dot, 1, N,
+                 {0}};
   kernel->blocking(vconv_i_machine(), &g.blocking);
-  /* Split the longer side of C into one block per thread, whole tiles each. */
+  /* Split the longer side of C into one block per thread, whole tiles each
+   * (dot products: always columns, each piece by the same dot_rows). */
   const size_t threads = vconv_i_workers(parallel, SIZE_MAX);
   if (threads > 1) {
-    g.split_n = N >= M;
+    g.split_n = dot || N >= M;
     const int64_t len = g.split_n ? N : M, tile = g.split_n ? kernel->nr : kernel->mr;
     const int64_t tiles = (len + tile - 1) / tile;
     const int64_t per = (tiles + (int64_t)threads - 1) / (int64_t)threads;

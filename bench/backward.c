@@ -29,6 +29,7 @@ typedef struct bwd_case {
   int peer;             /* oneDNN */
   vconv_algorithm algo; /* AUTO: the heuristic */
   vconv_isa isa;
+  const char *plan;     /* one path by its plan name ("<kernel>:<path>"), or NULL */
 } bwd_case;
 
 /* Deterministic uniform values in [-scale, scale), their own stream (dY). */
@@ -65,9 +66,11 @@ static vconv_status ours_create(const bwd_case *c, vconv_conv2d_bwd_op **op) {
   bench_conv_desc(c->layer, c->batch, VCONV_LAYOUT_NCHW, &cd);
   bwd_data tmp;
   data_make(c->layer, c->batch, &tmp);
-  const vconv_status s = c->kind == VCONV_BWD_DATA
-                             ? vconv_conv2d_bwd_data_create_for_isa(&cd, c->algo, c->isa, tmp.d.w, op)
-                             : vconv_conv2d_bwd_weights_create_for_isa(&cd, c->algo, c->isa, op);
+  const vconv_status s =
+      c->plan ? vconv_conv2d_bwd_create_named(&cd, c->plan, tmp.d.w, op)
+      : c->kind == VCONV_BWD_DATA
+          ? vconv_conv2d_bwd_data_create_for_isa(&cd, c->algo, c->isa, tmp.d.w, op)
+          : vconv_conv2d_bwd_weights_create_for_isa(&cd, c->algo, c->isa, op);
   data_free(&tmp);
   return s;
 }
@@ -93,7 +96,7 @@ static const float *reference(const bench_layer *l, int64_t batch, vconv_bwd_kin
     return ref_cache.out;
   free(ref_cache.out);
   ref_cache.out = NULL;
-  bwd_case c = {l, batch, 1, kind, 0, VCONV_ALGO_AUTO, VCONV_ISA_AUTO};
+  bwd_case c = {l, batch, 1, kind, 0, VCONV_ALGO_AUTO, VCONV_ISA_AUTO, NULL};
   vconv_conv2d_bwd_op *op = NULL;
   if (ours_create(&c, &op) != VCONV_OK) return NULL;
   bwd_data b;
@@ -368,14 +371,47 @@ static void bench_bwd_onednn(bm_state *st, void *arg) {
 #endif
 
 static void add(const bench_layer *l, int64_t batch, int threads, vconv_bwd_kind kind, int peer,
-                vconv_algorithm algo, vconv_isa isa, const char *impl, const char *tier) {
+                vconv_algorithm algo, vconv_isa isa, const char *impl, const char *tier,
+                const char *plan) {
   bwd_case *c = calloc(1, sizeof *c);
   if (!c) abort();
-  *c = (bwd_case){l, batch, threads, kind, peer, algo, isa};
+  *c = (bwd_case){l, batch, threads, kind, peer, algo, isa, plan};
   char name[160];
   snprintf(name, sizeof name, "%s.%s_bwd_%s/%s/%s/n:%lld/t:%d", l->net, l->name,
            kind == VCONV_BWD_DATA ? "data" : "weights", impl, tier, (long long)batch, threads);
   bm_unit(bm_register(name, peer ? bench_bwd_onednn : bench_bwd_ours, c), BM_US);
+}
+
+/* A kernel with several paths: a row per path that applies to the layer,
+ * impl "<algo>:<path>" (as forward's "direct:blocked"). */
+static void plan_rows(const bench_layer *l, int64_t batch, int threads, vconv_bwd_kind kind,
+                      vconv_algorithm algo, vconv_isa isa, const char *impl) {
+  char kernel[64];
+  snprintf(kernel, sizeof kernel, "bwd_%s_%s/%s", kind == VCONV_BWD_DATA ? "data" : "weights",
+           algo == VCONV_ALGO_DIRECT ? "direct" : "gemm", vconv_isa_name(isa));
+  const size_t len = strlen(kernel);
+  size_t paths = 0;
+  for (size_t j = 0; j < vconv_conv2d_bwd_plan_count(); j++) {
+    const char *pn = vconv_conv2d_bwd_plan_name(j);
+    paths += strncmp(pn, kernel, len) == 0 && pn[len] == ':';
+  }
+  if (paths < 2) return;
+  vconv_conv2d_desc cd;
+  bench_conv_desc(l, batch, VCONV_LAYOUT_NCHW, &cd);
+  const size_t nw = bench_weight_floats(l);
+  float *w = calloc(nw ? nw : 1, sizeof(float));
+  if (!w) abort();
+  for (size_t j = 0; j < vconv_conv2d_bwd_plan_count(); j++) {
+    const char *pn = vconv_conv2d_bwd_plan_name(j);
+    if (strncmp(pn, kernel, len) != 0 || pn[len] != ':') continue;
+    vconv_conv2d_bwd_op *op = NULL;
+    if (vconv_conv2d_bwd_create_named(&cd, pn, w, &op) != VCONV_OK) continue; /* does not apply */
+    vconv_conv2d_bwd_destroy(op);
+    char name[96];
+    snprintf(name, sizeof name, "%s:%s", impl, pn + len + 1);
+    add(l, batch, threads, kind, 0, algo, isa, name, vconv_isa_name(isa), pn);
+  }
+  free(w);
 }
 
 void bench_register_backward(int all_threads, const char *peer_cap) {
@@ -400,15 +436,16 @@ void bench_register_backward(int all_threads, const char *peer_cap) {
                   !vconv_isa_available(isa))
                 continue;
               if (algo == VCONV_ALGO_IM2COL && l->conn) continue; /* declined: tables */
-              add(l, batches[bi], threads[ti], k, 0, algo, isa,
-                  algo == VCONV_ALGO_DIRECT ? "direct" : "gemm", vconv_isa_name(isa));
+              const char *impl = algo == VCONV_ALGO_DIRECT ? "direct" : "gemm";
+              add(l, batches[bi], threads[ti], k, 0, algo, isa, impl, vconv_isa_name(isa), NULL);
+              plan_rows(l, batches[bi], threads[ti], k, algo, isa, impl);
             }
             add(l, batches[bi], threads[ti], k, 0, VCONV_ALGO_AUTO, VCONV_ISA_AUTO, "auto",
-                vconv_isa_name(vconv_isa_effective()));
+                vconv_isa_name(vconv_isa_effective()), NULL);
           }
           if (peer_applicable(l, batches[bi], k))
             add(l, batches[bi], threads[ti], k, 1, VCONV_ALGO_AUTO, VCONV_ISA_AUTO, "onednn",
-                peer_cap ? cap_tier : "peer");
+                peer_cap ? cap_tier : "peer", NULL);
         }
   }
 }

@@ -243,23 +243,36 @@ static vconv_status shapes_init(lenet5 *net, shapes *s, int64_t n) {
   return VCONV_OK;
 }
 
-/* (Re)packs the weight-holding operators when the weights changed since. */
+/* Packs the weights into the operators that hold them when they changed
+ * since: in place once the operators exist (an optimizer step changes the
+ * values, never the plan), created the first time. */
 static vconv_status shapes_pack(lenet5 *net, shapes *s, int need_backward) {
-  if (s->c1 && s->built_version == net->version && (!need_backward || s->c3_bd)) return VCONV_OK;
-  shapes_free_weight_ops(s);
+  const int fresh = s->c1 && s->built_version == net->version;
+  if (fresh && (!need_backward || s->c3_bd)) return VCONV_OK;
   const float *p = net->p;
+  if (s->c1 && !fresh) {
+    CHECK("C1 new weights", vconv_conv2d_update_weights(s->c1, p + LENET5_W1, p + LENET5_B1));
+    CHECK("C3 new weights", vconv_conv2d_update_weights(s->c3, p + LENET5_W3, p + LENET5_B3));
+    CHECK("C5 new weights", vconv_conv2d_update_weights(s->c5, p + LENET5_W5, p + LENET5_B5));
+    if (s->c3_bd) {
+      CHECK("C3 backward data new weights", vconv_conv2d_bwd_update_weights(s->c3_bd, p + LENET5_W3, NULL));
+      CHECK("C5 backward data new weights", vconv_conv2d_bwd_update_weights(s->c5_bd, p + LENET5_W5, NULL));
+    }
+  }
   vconv_conv2d_desc cd;
-  conv_desc(&cd, 1, s->n, VCONV_ACTIVATION_RELU);
-  CHECK("C1 create", vconv_conv2d_create(&cd, VCONV_ALGO_AUTO, p + LENET5_W1, p + LENET5_B1, &s->c1));
-  conv_desc(&cd, 3, s->n, VCONV_ACTIVATION_RELU);
-  CHECK("C3 create", vconv_conv2d_create(&cd, VCONV_ALGO_AUTO, p + LENET5_W3, p + LENET5_B3, &s->c3));
-  conv_desc(&cd, 5, s->n, VCONV_ACTIVATION_RELU);
-  CHECK("C5 create", vconv_conv2d_create(&cd, VCONV_ALGO_AUTO, p + LENET5_W5, p + LENET5_B5, &s->c5));
   int oom = 0;
-  grow_ws(s, vconv_conv2d_workspace_size(s->c1, net->parallel), &oom);
-  grow_ws(s, vconv_conv2d_workspace_size(s->c3, net->parallel), &oom);
-  grow_ws(s, vconv_conv2d_workspace_size(s->c5, net->parallel), &oom);
-  if (need_backward) {
+  if (!s->c1) {
+    conv_desc(&cd, 1, s->n, VCONV_ACTIVATION_RELU);
+    CHECK("C1 create", vconv_conv2d_create(&cd, VCONV_ALGO_AUTO, p + LENET5_W1, p + LENET5_B1, &s->c1));
+    conv_desc(&cd, 3, s->n, VCONV_ACTIVATION_RELU);
+    CHECK("C3 create", vconv_conv2d_create(&cd, VCONV_ALGO_AUTO, p + LENET5_W3, p + LENET5_B3, &s->c3));
+    conv_desc(&cd, 5, s->n, VCONV_ACTIVATION_RELU);
+    CHECK("C5 create", vconv_conv2d_create(&cd, VCONV_ALGO_AUTO, p + LENET5_W5, p + LENET5_B5, &s->c5));
+    grow_ws(s, vconv_conv2d_workspace_size(s->c1, net->parallel), &oom);
+    grow_ws(s, vconv_conv2d_workspace_size(s->c3, net->parallel), &oom);
+    grow_ws(s, vconv_conv2d_workspace_size(s->c5, net->parallel), &oom);
+  }
+  if (need_backward && !s->c3_bd) {
     /* C1's data gradient would be the gradient of the image: not needed. */
     conv_desc(&cd, 3, s->n, VCONV_ACTIVATION_NONE);
     CHECK("C3 backward data create",

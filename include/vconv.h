@@ -17,9 +17,10 @@
  *   of group g are output channels g*K/G .. (g+1)*K/G-1.  Bias has
  *   out_channels entries.
  * - Thread safety: detection and the ISA cap are initialised once, thread
- *   safely.  An operator is immutable after create: run() may be called on
- *   one operator from many threads at once provided each call has its own
- *   output and workspace.  destroy() must not race with run().
+ *   safely.  Only update_weights() and destroy() change an operator:
+ *   run() may be called on one operator from many threads at once provided
+ *   each call has its own output and workspace; update_weights() and
+ *   destroy() must not race with run().
  * - The library owns no threads and never changes the floating-point
  *   environment (MXCSR / FPCR).
  */
@@ -446,6 +447,18 @@ VCONV_API size_t vconv_conv2d_workspace_size(const vconv_conv2d_op *op,
 VCONV_API vconv_status vconv_conv2d_run(const vconv_conv2d_op *op, const float *input,
                                         float *output, void *workspace, size_t workspace_size,
                                         const vconv_parallel *parallel);
+/*
+ * New weights (OIHW, required) and bias for an existing operator: packed in
+ * place, with neither planning nor allocation, which is what a training loop
+ * wants after each optimizer step.  The operator then computes what create
+ * would make of the same descriptor and these weights with the same plan,
+ * bit for bit.  bias: K floats for an operator created with a bias, or NULL
+ * to keep the one it has; a bias for an operator created without one is
+ * VCONV_ERR_INVALID_ARGUMENT (it would change the plan's inputs).  op or
+ * weights NULL: VCONV_ERR_NULL_POINTER.  Not while the operator runs.
+ */
+VCONV_API vconv_status vconv_conv2d_update_weights(vconv_conv2d_op *op, const float *weights,
+                                                   const float *bias);
 /* "<algorithm>/<tier>" of the kernel this operator runs, e.g. "direct/avx512". */
 VCONV_API const char *vconv_conv2d_kernel_name(const vconv_conv2d_op *op);
 VCONV_API vconv_algorithm vconv_conv2d_algorithm(const vconv_conv2d_op *op);
@@ -568,19 +581,23 @@ VCONV_API const char *vconv_conv2d_plan_of(const vconv_conv2d_op *op);
  * bound) of the exact value, like forward (tests/test_backward.c).
  *
  * Algorithms: VCONV_ALGO_DIRECT (data: input channels in vectors, strides
- * by phases, no zero-inserted or padded copy of dY; weights: output channels
+ * by phases, no zero-inserted copy of dY, or at stride 1 columns in vectors;
+ * weights: output channels
  * in vectors x input-channel register tiles, reduced over the batch and the
  * pixels) and VCONV_ALGO_IM2COL, the GEMM formulation on the library's SGEMM
  * (data: W^T dY then col2im; weights: dY x im2col(X)); no connection
  * tables (VCONV_ERR_UNSUPPORTED_ALGORITHM).  Other algorithm values:
  * VCONV_ERR_UNSUPPORTED_ALGORITHM.  VCONV_ALGO_AUTO picks, on the tier:
  * weights: direct; data: direct unless the input channels per group fill
- * less than half a vector of the tier (1-7 on AVX-512, 1-3 on AVX2; LeNet
- * C1 and C3, AlexNet conv1) and there is no connection table, then the
- * GEMM form.  The rule (kernels/ops/conv_bwd.c, select_bwd) follows
- * single-thread runs on Zen 5 and may change between versions.
+ * less than half a vector of the tier (1-7 on AVX-512, 1-3 on AVX2), the
+ * stride is not 1 (AlexNet conv1) and there is no connection table, then
+ * the GEMM form.  Direct's data gradient has two paths: "blocked" (input
+ * channels in vectors) and, at stride 1, "rows" (dX columns in vectors),
+ * taken where its lanes do more useful work (LeNet C1 and C3).  The rules
+ * (kernels/ops/conv_bwd.c, select_bwd; kernels/backward/bwd_direct.c)
+ * follow single-thread runs on Zen 4 and 5 and may change between versions.
  *
- * Operators are immutable like forward ones (concurrent runs with distinct
+ * Operators follow forward's thread rules (concurrent runs with distinct
  * outputs and workspaces), own copies of what they need (the data operator
  * packs the weights at create), and run on the caller's `parallel`, with
  * the same workspace contract as vconv_conv2d_run.  Checks at create, in
@@ -635,9 +652,19 @@ VCONV_API vconv_status vconv_conv2d_bwd_weights_run(const vconv_conv2d_bwd_op *o
                                                     float *grad_weights, float *grad_bias,
                                                     void *workspace, size_t workspace_size,
                                                     const vconv_parallel *parallel);
+/*
+ * A data operator's (or a transposed convolution's) new weights, and bias
+ * for a transposed convolution created with one (NULL keeps it), as
+ * vconv_conv2d_update_weights: packed in place, the same bits as a new
+ * operator.  A weights operator, or a bias for an operator without one:
+ * VCONV_ERR_INVALID_ARGUMENT; op or weights NULL: VCONV_ERR_NULL_POINTER.
+ */
+VCONV_API vconv_status vconv_conv2d_bwd_update_weights(vconv_conv2d_bwd_op *op,
+                                                       const float *weights, const float *bias);
 /* "bwd_data_direct/avx2", "bwd_weights_gemm/sse41", ...; NULL for NULL. */
 VCONV_API const char *vconv_conv2d_bwd_kernel_name(const vconv_conv2d_bwd_op *op);
-/* "<kernel>:<path>": bwd_data_direct's "blocked", bwd_data_gemm's "col2im",
+/* "<kernel>:<path>": bwd_data_direct's "blocked" or "rows" (stride 1),
+ * bwd_data_gemm's "col2im",
  * bwd_weights_direct's "tiles", bwd_weights_gemm's "im2col". */
 VCONV_API const char *vconv_conv2d_bwd_plan_of(const vconv_conv2d_bwd_op *op);
 VCONV_API vconv_bwd_kind vconv_conv2d_bwd_kind(const vconv_conv2d_bwd_op *op);

@@ -1070,6 +1070,83 @@ static void named_plans(void) {
   CHECK(vconv_conv2d_plan_of(NULL) == NULL, "plan_of(NULL)");
 }
 
+/* update_weights: every plan that applies, on a dense 3x3 layer (Winograd
+ * and the spatial paths apply) and on LeNet-5's C3 with its table, against a
+ * new operator made from the new weights: the same bits. */
+static void update_weights_case(const vconv_conv2d_desc *d, const char *what) {
+  int64_t P, Q;
+  CHECK_STATUS(vconv_conv2d_output_size(d, &P, &Q), VCONV_OK);
+  const int64_t nw = d->out_channels * (d->in_channels / d->groups) * d->kernel_h * d->kernel_w;
+  const int64_t nx = d->batch * d->in_channels * d->in_height * d->in_width;
+  const int64_t ny = d->batch * d->out_channels * P * Q;
+  float *w1 = malloc((size_t)nw * sizeof(float)), *w2 = malloc((size_t)nw * sizeof(float));
+  float *b1 = malloc((size_t)d->out_channels * sizeof(float));
+  float *b2 = malloc((size_t)d->out_channels * sizeof(float));
+  float *x = malloc((size_t)nx * sizeof(float));
+  float *y1 = malloc((size_t)ny * sizeof(float)), *y2 = malloc((size_t)ny * sizeof(float));
+  random_fill(w1, nw, 1);
+  random_fill(w2, nw, 2);
+  random_fill(b1, d->out_channels, 3);
+  random_fill(b2, d->out_channels, 4);
+  random_fill(x, nx, 5);
+  int ran = 0;
+  for (size_t i = 0; i < vconv_conv2d_plan_count(); i++) {
+    const char *name = vconv_conv2d_plan_name(i);
+    for (int with_bias = 0; with_bias < 2; with_bias++) {
+      vconv_conv2d_op *a = NULL, *b = NULL;
+      if (vconv_conv2d_create_named(d, name, w1, with_bias ? b1 : NULL, &a) != VCONV_OK) continue;
+      CHECK_STATUS(vconv_conv2d_create_named(d, name, w2, with_bias ? b2 : NULL, &b), VCONV_OK);
+      CHECK_STATUS(vconv_conv2d_update_weights(a, w2, with_bias ? b2 : NULL), VCONV_OK);
+      CHECK_STATUS(vconv_conv2d_run(a, x, y1, NULL, 0, NULL), VCONV_OK);
+      CHECK_STATUS(vconv_conv2d_run(b, x, y2, NULL, 0, NULL), VCONV_OK);
+      CHECK(memcmp(y1, y2, (size_t)ny * sizeof(float)) == 0, "%s %s bias %d: updated weights differ from a new operator's",
+            what, name, with_bias);
+      if (with_bias) {
+        /* NULL keeps the bias the last update gave. */
+        CHECK_STATUS(vconv_conv2d_update_weights(a, w1, NULL), VCONV_OK);
+        CHECK_STATUS(vconv_conv2d_update_weights(a, w2, NULL), VCONV_OK);
+        CHECK_STATUS(vconv_conv2d_run(a, x, y1, NULL, 0, NULL), VCONV_OK);
+        CHECK(memcmp(y1, y2, (size_t)ny * sizeof(float)) == 0, "%s %s: NULL bias did not keep it", what, name);
+      } else {
+        CHECK_STATUS(vconv_conv2d_update_weights(a, w2, b2), VCONV_ERR_INVALID_ARGUMENT);
+      }
+      CHECK_STATUS(vconv_conv2d_update_weights(a, NULL, NULL), VCONV_ERR_NULL_POINTER);
+      vconv_conv2d_destroy(a);
+      vconv_conv2d_destroy(b);
+      ran++;
+    }
+  }
+  CHECK(ran >= 4, "%s: only %d plans ran", what, ran);
+  CHECK_STATUS(vconv_conv2d_update_weights(NULL, w1, NULL), VCONV_ERR_NULL_POINTER);
+  free(w1), free(w2), free(b1), free(b2), free(x), free(y1), free(y2);
+}
+
+static void update_weights(void) {
+  vconv_conv2d_desc d;
+  vconv_conv2d_desc_init(&d);
+  d.batch = 2;
+  d.in_channels = 5;
+  d.in_height = 11;
+  d.in_width = 10;
+  d.out_channels = 7;
+  d.kernel_h = d.kernel_w = 3;
+  d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = 1;
+  update_weights_case(&d, "3x3");
+  static const char c3[16][7] = {"abc", "bcd", "cde", "def", "aef", "abf", "abcd", "bcde",
+                                 "cdef", "adef", "abef", "abcf", "abde", "bcef", "acdf", "abcdef"};
+  unsigned char table[16 * 6] = {0};
+  for (int k = 0; k < 16; k++)
+    for (const char *c = c3[k]; *c; c++) table[k * 6 + (*c - 'a')] = 1;
+  vconv_conv2d_desc_init(&d);
+  d.batch = 2;
+  d.in_channels = 6;
+  d.in_height = d.in_width = 14;
+  d.out_channels = 16;
+  d.kernel_h = d.kernel_w = 5;
+  d.connections = table;
+  update_weights_case(&d, "LeNet-5 C3");
+}
+
 int main(void) {
   /* Line-buffered, so a crash still shows how far the test got. */
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1086,5 +1163,6 @@ int main(void) {
   pool1d();
   determinism();
   named_plans();
+  update_weights();
   return test_summary("test_api");
 }

@@ -46,7 +46,10 @@ static const vconv_parallel two_threads = {two_thread_parallel_for, NULL, 2};
 static test_rng rng;
 
 typedef struct bvar {
-  char name[64];
+  char name[80];
+  const char *plan; /* a path forced by name (kernels with several), or NULL: the kernel's choice */
+  int base;         /* with plan: the entry of the same kernel without one */
+  char chosen[80];  /* without plan: the plan the kernel chose on the current shape */
   vconv_bwd_kind kind;
   vconv_algorithm algo;
   vconv_isa isa;
@@ -75,6 +78,39 @@ static void setup_variants(void) {
   if (opt_tier >= 0) CHECK(seen, "VCONV_PARITY_TIER: no variant of that tier runs here");
   CHECK_STATUS(vconv_conv2d_bwd_variant(n, &vars[0].kind, &vars[0].algo, &vars[0].isa),
                VCONV_ERR_INVALID_ARGUMENT);
+  /* A kernel with several paths: each path forced by its plan name too, so
+   * that every path runs whatever the kernel's own choice on a shape. */
+  const int nv = nvars;
+  for (int i = 0; i < nv; i++) {
+    const size_t len = strlen(vars[i].name);
+    size_t paths = 0;
+    for (size_t j = 0; j < vconv_conv2d_bwd_plan_count(); j++) {
+      const char *pn = vconv_conv2d_bwd_plan_name(j);
+      paths += strncmp(pn, vars[i].name, len) == 0 && pn[len] == ':';
+    }
+    for (size_t j = 0; j < vconv_conv2d_bwd_plan_count() && paths > 1 && nvars < MAX_VARS; j++) {
+      const char *pn = vconv_conv2d_bwd_plan_name(j);
+      if (strncmp(pn, vars[i].name, len) != 0 || pn[len] != ':') continue;
+      bvar *v = &vars[nvars++];
+      *v = vars[i];
+      v->plan = pn;
+      v->base = i;
+      snprintf(v->name, sizeof v->name, "%s", pn);
+    }
+  }
+}
+
+/* Shapes a forced path refuses (documented with the path): "rows" takes
+ * stride 1 only, where a stride beyond the padded extent counts as that
+ * extent (vconv.h, "Limits"): 1 on an axis of one padded pixel. */
+static int path_applies(const bvar *v, const vconv_conv2d_desc *d) {
+  const char *colon = v->plan ? strchr(v->plan, ':') : NULL;
+  if (!colon || strcmp(colon + 1, "rows") != 0) return 1;
+  ref_geom g;
+  if (ref_conv2d_geometry(d, &g) != REF_OK) return 0;
+  const int64_t ph = d->in_height + g.h.pad_begin + g.h.pad_end;
+  const int64_t pw = d->in_width + g.w.pad_begin + g.w.pad_end;
+  return (d->stride_h == 1 || ph == 1) && (d->stride_w == 1 || pw == 1);
 }
 
 /* ---- comparisons -------------------------------------------------------- */
@@ -318,12 +354,19 @@ static void conv_case(const char *cname, const vconv_conv2d_desc *d, int fd) {
   for (int vi = 0; vi < nvars; vi++) {
     bvar *v = &vars[vi];
     if (!v->active) continue;
+    /* A forced path the kernel chose itself on this shape already ran. */
+    if (v->plan && strcmp(vars[v->base].chosen, v->plan) == 0) continue;
+    if (!v->plan) v->chosen[0] = '\0';
     vconv_conv2d_bwd_op *op = NULL;
     const vconv_status want =
-        v->algo == VCONV_ALGO_IM2COL && d->connections ? VCONV_ERR_UNSUPPORTED_ALGORITHM : VCONV_OK;
+        (v->algo == VCONV_ALGO_IM2COL && d->connections) || !path_applies(v, d)
+            ? VCONV_ERR_UNSUPPORTED_ALGORITHM
+            : VCONV_OK;
     const vconv_status st =
-        v->kind == VCONV_BWD_DATA ? vconv_conv2d_bwd_data_create_for_isa(d, v->algo, v->isa, t.w.data, &op)
-                                  : vconv_conv2d_bwd_weights_create_for_isa(d, v->algo, v->isa, &op);
+        v->plan ? vconv_conv2d_bwd_create_named(d, v->plan, t.w.data, &op)
+        : v->kind == VCONV_BWD_DATA
+            ? vconv_conv2d_bwd_data_create_for_isa(d, v->algo, v->isa, t.w.data, &op)
+            : vconv_conv2d_bwd_weights_create_for_isa(d, v->algo, v->isa, &op);
     CHECK(st == want, "%s %s: create returned %s", cname, v->name, vconv_status_string(st));
     if (st != VCONV_OK) continue;
     CHECK(vconv_conv2d_bwd_kind(op) == v->kind && vconv_conv2d_bwd_isa(op) == v->isa &&
@@ -331,6 +374,8 @@ static void conv_case(const char *cname, const vconv_conv2d_desc *d, int fd) {
           "%s %s: the operator reports another kernel (%s)", cname, v->name, vconv_conv2d_bwd_kernel_name(op));
     const char *pn = vconv_conv2d_bwd_plan_of(op), *kn = vconv_conv2d_bwd_kernel_name(op);
     CHECK(pn && kn && strncmp(pn, kn, strlen(kn)) == 0 && pn[strlen(kn)] == ':', "%s: plan name %s", cname, pn);
+    CHECK(!v->plan || (pn && strcmp(pn, v->plan) == 0), "%s: asked for %s, got %s", cname, v->plan, pn);
+    if (!v->plan && pn) snprintf(v->chosen, sizeof v->chosen, "%s", pn);
     if (v->kind == VCONV_BWD_DATA) {
       tbuf_poison(&o1);
       tbuf_poison(&o2);
@@ -420,7 +465,7 @@ static void transpose_case(const char *cname, const vconv_conv_transpose2d_desc 
   ref_conv_transpose2d(d, x.data, w.data, with_bias ? b.data : NULL, yr, ya, yn);
   for (int vi = 0; vi < nvars; vi++) {
     bvar *v = &vars[vi];
-    if (!v->active || v->kind != VCONV_BWD_DATA) continue;
+    if (!v->active || v->kind != VCONV_BWD_DATA || v->plan) continue;
     vconv_conv2d_bwd_op *op = NULL;
     CHECK_STATUS(vconv_conv_transpose2d_create_for_isa(d, v->algo, v->isa, w.data,
                                                        with_bias ? b.data : NULL, &op),
@@ -647,8 +692,10 @@ static void random_cases(void) {
     d.in_width = rng_range(&rng, 1, kind == 3 ? 9 : 21);
     d.kernel_h = rng_range(&rng, 1, 5);
     d.kernel_w = rng_range(&rng, 1, 5);
-    d.stride_h = rng_range(&rng, 1, 4);
-    d.stride_w = rng_range(&rng, 1, 4);
+    /* Stride 1 on both axes in about 2 of 5 shapes: the data gradient's
+     * "rows" path takes only those. */
+    d.stride_h = rng_chance(&rng, 1, 2) ? 1 : rng_range(&rng, 1, 4);
+    d.stride_w = rng_chance(&rng, 1, 2) ? 1 : rng_range(&rng, 1, 4);
     d.dilation_h = rng_chance(&rng, 1, 4) ? rng_range(&rng, 2, 3) : 1;
     d.dilation_w = rng_chance(&rng, 1, 4) ? rng_range(&rng, 2, 3) : 1;
     const int m = (int)rng_range(&rng, 0, 7);
@@ -686,6 +733,93 @@ static void random_cases(void) {
     conv_case(name, &d, fd);
     if (test_failures != failures) printf("     shape of %s: %s\n", name, shape);
   }
+}
+
+/* ---- new weights in place ---------------------------------------------- */
+
+/* Every data plan that applies, and a transposed convolution with a bias:
+ * update_weights gives the bits of a new operator made from the new weights. */
+static void update_case(const char *cname, const vconv_conv2d_desc *d) {
+  tensors t;
+  memset(&t, 0, sizeof t);
+  if (!make_tensors(d, &t)) {
+    test_fail(__FILE__, __LINE__, "%s: no geometry", cname);
+    free_tensors(&t);
+    return;
+  }
+  float *w2 = malloc((size_t)t.nw * sizeof(float));
+  for (int64_t i = 0; i < t.nw; i++) w2[i] = t.w.data[i] * -0.5f + 0.25f;
+  float *o1 = malloc((size_t)t.nx * sizeof(float)), *o2 = malloc((size_t)t.nx * sizeof(float));
+  int ran = 0;
+  for (size_t i = 0; i < vconv_conv2d_bwd_plan_count(); i++) {
+    const char *name = vconv_conv2d_bwd_plan_name(i);
+    vconv_conv2d_bwd_op *a = NULL, *b = NULL;
+    if (strncmp(name, "bwd_data", 8) != 0 ||
+        vconv_conv2d_bwd_create_named(d, name, t.w.data, &a) != VCONV_OK)
+      continue;
+    CHECK_STATUS(vconv_conv2d_bwd_create_named(d, name, w2, &b), VCONV_OK);
+    CHECK_STATUS(vconv_conv2d_bwd_update_weights(a, w2, NULL), VCONV_OK);
+    CHECK_STATUS(vconv_conv2d_bwd_update_weights(a, w2, t.b.data), VCONV_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(vconv_conv2d_bwd_update_weights(a, NULL, NULL), VCONV_ERR_NULL_POINTER);
+    CHECK_STATUS(vconv_conv2d_bwd_data_run(a, t.dy.data, o1, NULL, 0, NULL), VCONV_OK);
+    CHECK_STATUS(vconv_conv2d_bwd_data_run(b, t.dy.data, o2, NULL, 0, NULL), VCONV_OK);
+    check_same_bits(cname, name, "dx after update_weights", o1, o2, t.nx);
+    vconv_conv2d_bwd_destroy(a);
+    vconv_conv2d_bwd_destroy(b);
+    ran++;
+  }
+  CHECK(ran >= 2, "%s: %d data plans ran", cname, ran);
+  vconv_conv2d_bwd_op *wop = NULL;
+  CHECK_STATUS(vconv_conv2d_bwd_weights_create(d, VCONV_ALGO_AUTO, &wop), VCONV_OK);
+  CHECK_STATUS(vconv_conv2d_bwd_update_weights(wop, w2, NULL), VCONV_ERR_INVALID_ARGUMENT);
+  vconv_conv2d_bwd_destroy(wop);
+  CHECK_STATUS(vconv_conv2d_bwd_update_weights(NULL, w2, NULL), VCONV_ERR_NULL_POINTER);
+  free(w2), free(o1), free(o2);
+  free_tensors(&t);
+}
+
+static void update_weights(void) {
+  printf("== update_weights\n");
+  vconv_conv2d_desc d;
+  vconv_conv2d_desc_init(&d);
+  d.batch = 2;
+  d.in_channels = 6;
+  d.in_height = d.in_width = 14;
+  d.out_channels = 16;
+  d.kernel_h = d.kernel_w = 5;
+  unsigned char table[16 * 6];
+  lenet_c3_table(table);
+  d.connections = table;
+  update_case("C3 table", &d);
+  d.connections = NULL;
+  d.stride_h = 2;
+  d.pad_left = 1;
+  update_case("C3 dense, stride 2", &d);
+
+  /* A transposed convolution's bias: replaced, or kept by NULL. */
+  vconv_conv_transpose2d_desc td;
+  vconv_conv_transpose2d_desc_init(&td);
+  td.batch = 1;
+  td.in_channels = 4;
+  td.out_channels = 3;
+  td.in_height = td.in_width = 5;
+  td.kernel_h = td.kernel_w = 3;
+  float w1[4 * 3 * 9], w2[4 * 3 * 9], b1[3] = {1, 2, 3}, b2[3] = {-1, 0.5f, 4}, x[4 * 25];
+  for (int i = 0; i < 4 * 3 * 9; i++) w1[i] = (float)(i % 5) - 2, w2[i] = (float)(i % 7) * 0.5f - 1;
+  for (int i = 0; i < 4 * 25; i++) x[i] = (float)(i % 9) - 4;
+  float y1[3 * 49], y2[3 * 49];
+  vconv_conv2d_bwd_op *a = NULL, *b = NULL;
+  CHECK_STATUS(vconv_conv_transpose2d_create(&td, VCONV_ALGO_AUTO, w1, b1, &a), VCONV_OK);
+  CHECK_STATUS(vconv_conv_transpose2d_create(&td, VCONV_ALGO_AUTO, w2, b2, &b), VCONV_OK);
+  CHECK_STATUS(vconv_conv2d_bwd_update_weights(a, w2, b2), VCONV_OK);
+  CHECK_STATUS(vconv_conv2d_bwd_update_weights(a, w2, NULL), VCONV_OK);
+  if (a && b) {
+    CHECK_STATUS(vconv_conv_transpose2d_run(a, x, y1, NULL, 0, NULL), VCONV_OK);
+    CHECK_STATUS(vconv_conv_transpose2d_run(b, x, y2, NULL, 0, NULL), VCONV_OK);
+    check_same_bits("transposed", vconv_conv2d_bwd_plan_of(a), "y after update_weights", y1, y2, 3 * 49);
+  }
+  vconv_conv2d_bwd_destroy(a);
+  vconv_conv2d_bwd_destroy(b);
 }
 
 /* ---- bad input ---------------------------------------------------------- */
@@ -851,13 +985,17 @@ int main(int argc, char **argv) {
   setup_variants();
   const double t0 = test_now();
   bad_input();
+  update_weights();
   net_cases();
   transpose_cases();
   random_cases();
   printf("== worst |error| / bound per variant\n");
   for (int i = 0; i < nvars; i++)
     if (vars[i].active)
-      printf("  %-28s %6ld comparisons, worst %.3g\n", vars[i].name, vars[i].runs, vars[i].worst);
+    {
+      printf("  %-34s %6ld comparisons, worst %.3g\n", vars[i].name, vars[i].runs, vars[i].worst);
+      CHECK(vars[i].runs > 0, "%s never ran", vars[i].name);
+    }
   printf("(%.1f s)\n", test_now() - t0);
   return test_summary("test_backward");
 }

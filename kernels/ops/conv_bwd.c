@@ -52,12 +52,16 @@ static const vconv_conv_bwd_kernel *find_kernel(vconv_bwd_kind kind, vconv_algor
 
 /* AUTO (include/vconv.h): weights: direct; data: direct unless its vector
  * dimension (input channels per group) fills less than half a vector of the
- * tier and the GEMM form applies (no connection table).  From single-thread
- * runs of the LeNet-5 and AlexNet layers at batch 16 (Zen 5, AVX-512):
- * data direct beat col2im on conv2-5 and C5, col2im won on C1 (1 channel),
- * C3 (6) and conv1 (3); weights direct won on every layer. */
+ * tier, the stride is not 1 (direct's "rows" path, columns in vectors, takes
+ * stride 1) and the GEMM form applies (no connection table).  From
+ * single-thread runs of the LeNet-5 and AlexNet layers at batch 16: data
+ * direct beat col2im on conv2-5 and C5 (Zen 5), and with "rows" on C1 (111
+ * against 194 us on Zen 4, avx512) and C3 (181 against 276); col2im won on
+ * conv1 (3 channels, stride 4: 42 against 206 ms); weights direct won on
+ * every layer. */
 static vconv_algorithm select_bwd(vconv_bwd_kind kind, vconv_isa isa, const vconv_conv_shape *s) {
-  if (kind == VCONV_BWD_DATA && !s->conn && 2.0 * (double)s->Cg < vconv_i_lanes(isa))
+  if (kind == VCONV_BWD_DATA && !s->conn && 2.0 * (double)s->Cg < vconv_i_lanes(isa) &&
+      (s->sh != 1 || s->sw != 1))
     return VCONV_ALGO_IM2COL;
   return VCONV_ALGO_DIRECT;
 }
@@ -168,6 +172,15 @@ vconv_status vconv_conv2d_bwd_create_named(const vconv_conv2d_desc *desc, const 
   vconv_isa tier;
   if ((st = vconv_i_resolve_isa(k->isa, &tier)) != VCONV_OK) return st;
   return make_op(k->kind, &s, k, path, weights, NULL, out);
+}
+
+vconv_status vconv_conv2d_bwd_update_weights(vconv_conv2d_bwd_op *op, const float *weights,
+                                             const float *bias) {
+  if (!op || !weights) return VCONV_ERR_NULL_POINTER;
+  if (op->kind != VCONV_BWD_DATA || (bias && !op->bias)) return VCONV_ERR_INVALID_ARGUMENT;
+  op->kernel->pack(&op->shape, &op->plan, weights, op->packed);
+  if (bias) memcpy(op->bias, bias, (size_t)op->shape.C * sizeof(float));
+  return VCONV_OK;
 }
 
 /* ---- run -------------------------------------------------------------- */

@@ -53,6 +53,15 @@ oom:
   return VCONV_ERR_OUT_OF_MEMORY;
 }
 
+vconv_status vconv_conv2d_update_weights(vconv_conv2d_op *op, const float *weights,
+                                         const float *bias) {
+  if (!op || !weights) return VCONV_ERR_NULL_POINTER;
+  if (bias && !op->bias) return VCONV_ERR_INVALID_ARGUMENT;
+  op->choice.kernel->pack(&op->shape, &op->choice.plan, weights, op->packed);
+  if (bias) memcpy(op->bias, bias, (size_t)op->shape.K * sizeof(float));
+  return VCONV_OK;
+}
+
 /* Each worker's scratch is a cache-line multiple. */
 static size_t slice_bytes(const vconv_conv2d_op *op) { return vconv_i_slice_bytes(op->task_workspace); }
 

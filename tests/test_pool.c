@@ -841,6 +841,68 @@ static void api(void) {
   CHECK(ow == 1, "pool1d global output width %lld", (long long)ow);
 }
 
+/*
+ * Max backward with a caller's indices on windows that tile the plane (2x2
+ * stride 2, the kernels' dense path): each gradient goes where its index
+ * says, even a tap of another window of the plane, -1 drops it, and the
+ * result has the bits of zeroing and adding in output order.  Sizes around
+ * vector widths; -0 and NaN gradients; every tier and dispatch.
+ */
+static void caller_indices(void) {
+  static const int64_t sides[][2] = {{2, 2}, {4, 10}, {6, 28}, {10, 34}, {8, 66}};
+  test_rng r;
+  rng_seed(&r, opt_seed ^ 0x1dcull);
+  for (size_t si = 0; si < sizeof sides / sizeof sides[0]; si++)
+    for (int mode = 0; mode < 3; mode++) { /* own indices; some elsewhere in the plane; some -1 */
+      vconv_pool2d_desc d;
+      vconv_pool2d_desc_init(&d);
+      d.batch = 2;
+      d.channels = 3;
+      d.in_height = sides[si][0];
+      d.in_width = sides[si][1];
+      d.kind = VCONV_POOL_MAX;
+      d.window_h = d.window_w = d.stride_h = d.stride_w = 2;
+      const int64_t H = d.in_height, W = d.in_width, P = H / 2, Q = W / 2, planes = 6;
+      const int64_t nx = planes * H * W, ny = planes * P * Q;
+      float *x = malloc((size_t)nx * sizeof(float)), *y = malloc((size_t)ny * sizeof(float));
+      float *gy = malloc((size_t)ny * sizeof(float)), *want = malloc((size_t)nx * sizeof(float));
+      int32_t *idx = malloc((size_t)ny * sizeof(int32_t));
+      tbuf gx;
+      tbuf_alloc_out(&gx, (size_t)nx);
+      for (int64_t i = 0; i < nx; i++) x[i] = rng_sym(&r);
+      for (int64_t i = 0; i < ny; i++) gy[i] = i % 11 == 3 ? -0.0f : i % 13 == 5 ? NAN : rng_sym(&r);
+      for (int vi = 0; vi < n_vars; vi++) {
+        const variant *v = &vars[vi];
+        vconv_pool2d_op *op = NULL;
+        CHECK_STATUS(v->dispatch ? vconv_pool2d_create(&d, &op) : vconv_pool2d_create_for_isa(&d, v->isa, &op),
+                     VCONV_OK);
+        if (!op) continue;
+        CHECK_STATUS(vconv_pool2d_run_with_indices(op, x, y, idx, NULL, 0, NULL), VCONV_OK);
+        if (mode > 0) {
+          test_rng m;
+          rng_seed(&m, 7 + (uint64_t)mode);
+          for (int64_t i = 0; i < ny; i += 1 + rng_range(&m, 0, 4))
+            idx[i] = mode == 1 ? (int32_t)rng_range(&m, 0, H * W - 1) : -1;
+        }
+        for (int64_t i = 0; i < nx; i++) want[i] = 0.0f;
+        for (int64_t o = 0; o < ny; o++)
+          if (idx[o] >= 0) want[o / (P * Q) * H * W + idx[o]] += gy[o];
+        tbuf_poison(&gx);
+        CHECK_STATUS(vconv_pool2d_backward(op, NULL, NULL, idx, gy, gx.data, NULL, 0, NULL), VCONV_OK);
+        CHECK(tbuf_guards_ok(&gx), "%s %lldx%lld: write outside grad_input", v->label, (long long)H,
+              (long long)W);
+        int64_t bad = 0;
+        while (bad < nx && memcmp(&want[bad], &gx.data[bad], sizeof(float)) == 0) bad++;
+        CHECK(bad == nx, "%s %lldx%lld mode %d: grad_input[%lld] = %g, want %g", v->label, (long long)H,
+              (long long)W, mode, (long long)bad, bad < nx ? (double)gx.data[bad] : 0.0,
+              bad < nx ? (double)want[bad] : 0.0);
+        vconv_pool2d_destroy(op);
+      }
+      tbuf_free(&gx);
+      free(x), free(y), free(gy), free(want), free(idx);
+    }
+}
+
 int main(int argc, char **argv) {
   opt_quick = env_flag("VCONV_PARITY_QUICK");
   for (int i = 1; i < argc; i++) {
@@ -873,6 +935,7 @@ int main(int argc, char **argv) {
   global_pooling();
   wide_rows();
   stochastic_seeds();
+  caller_indices();
   random_shapes();
   printf("%ld runs, %d failing runs, %.1f s\n", case_runs, case_failures, test_now() - t0);
   return test_summary("pool");

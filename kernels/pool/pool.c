@@ -627,9 +627,36 @@ static void nchw_max_indices(const vconv_pool_shape *s, const float *x, const fl
           best = vf_pick_match(xv, yv, vf_add(vf_set1((float)(ih * W + col)), lanes), best);
         }
       }
-      float lane[VEC_W];
-      vf_storeu(lane, best);
-      for (int64_t j = 0; j < n; j++) idx[p * Q + q + j] = (int32_t)lane[j];
+      vf_store_i32(idx + p * Q + q, best, (int)n);
+    }
+  }
+}
+
+/* nchw_max_indices for tiles_2x2, planes [0, planes) from x: per vector of
+ * outputs two loads per input row, split into even and odd columns, and the
+ * four taps offered last to first. */
+static void nchw_max_indices_2x2(const vconv_pool_shape *s, const float *x, const float *y,
+                                 int32_t *idx, int64_t planes, const float *x_end) {
+  static const float iota[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const int64_t W = s->W, Q = s->Q;
+  const vf lanes = vf_add(vf_loadu(iota), vf_loadu(iota)); /* 2 l: a lane's first column */
+  const vf one = vf_set1(1.0f), wv = vf_set1((float)W);
+  for (int64_t row = 0, p = 0; row < planes * s->P; row++, x += 2 * W, y += Q, idx += Q) {
+    const float p0 = (float)(p * 2 * W); /* the row's first tap in its plane */
+    p = p + 1 == s->P ? 0 : p + 1;
+    for (int64_t q = 0; q < Q; q += VEC_W) {
+      const int64_t n = Q - q < VEC_W ? Q - q : VEC_W;
+      const float *top = x + 2 * q, *bot = top + W;
+      vf te, to, be, bo;
+      vf_deinterleave(load_cols(top, 2 * n, x_end), load_cols(top + VEC_W, 2 * n - VEC_W, x_end), &te, &to);
+      vf_deinterleave(load_cols(bot, 2 * n, x_end), load_cols(bot + VEC_W, 2 * n - VEC_W, x_end), &be, &bo);
+      const vf yv = n == VEC_W ? vf_loadu(y + q) : vf_load_part(y + q, (int)n);
+      const vf k = vf_add(vf_set1(p0 + (float)(2 * q)), lanes), kb = vf_add(k, wv);
+      vf best = vf_pick_match(bo, yv, vf_add(kb, one), vf_zero());
+      best = vf_pick_match(be, yv, kb, best);
+      best = vf_pick_match(to, yv, vf_add(k, one), best);
+      best = vf_pick_match(te, yv, k, best);
+      vf_store_i32(idx + q, best, (int)n);
     }
   }
 }
@@ -642,6 +669,11 @@ static void run_nchw(const vconv_pool_shape *s, const float *in, float *out, int
   if (idx && s->kind == VCONV_POOL_MAX && HW <= ((int64_t)1 << 24)) {
     /* Max with indices: the output by the vector paths, then its taps. */
     run_nchw(s, in, out, NULL, scratch, task);
+    if (pool_tiles_2x2(s)) {
+      nchw_max_indices_2x2(s, in + first * HW, out + first * PQ, idx + first * PQ,
+                           last_plane - first, in + s->N * s->C * HW);
+      return;
+    }
     for (int64_t pl = first; pl < last_plane; pl++)
       nchw_max_indices(s, in + pl * HW, out + pl * PQ, idx + pl * PQ, in + s->N * s->C * HW);
     return;

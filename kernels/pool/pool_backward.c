@@ -213,6 +213,54 @@ static void route(const vconv_pool_shape *s, pool_plane v, const int32_t *idx, i
     }
 }
 
+/*
+ * route() for pool_tiles_2x2 with indices, one NCHW plane: every input is in
+ * one window, so each gets its window's gradient where the index names it
+ * and 0 elsewhere, written once (no zeroing, no scattered adds), two rows of
+ * grad_input per row of outputs through vf_interleave.  0 + g as route's
+ * 0 + g: the same bits.  Returns 0, having written nonsense, if an index
+ * names a tap outside its own window (route() sends it there): the caller
+ * then runs route().  Indices are compared as floats: planes <= 2^24.
+ */
+static int route_2x2(const vconv_pool_shape *s, const int32_t *idx, const float *gy, float *gx) {
+  static const float iota[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  static const float ones[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  const int64_t W = s->W, Q = s->Q;
+  const vf lanes = vf_add(vf_loadu(iota), vf_loadu(iota)), one = vf_set1(1.0f);
+  const vf wv = vf_set1((float)W), none = vf_set1(-1.0f), zero = vf_zero();
+  vf hits = zero;
+  for (int64_t p = 0; p < s->P; p++, gy += Q, idx += Q) {
+    float *top = gx + 2 * p * W, *bot = top + W;
+    for (int64_t q = 0; q < Q; q += VEC_W) {
+      const int n = (int)(Q - q < VEC_W ? Q - q : VEC_W);
+      const vf g = n == VEC_W ? vf_loadu(gy + q) : vf_load_part(gy + q, n);
+      const vf kf = vf_load_i32(idx + q, n);
+      const vf k = vf_add(vf_set1((float)(2 * p * W + 2 * q)), lanes), k1 = vf_add(k, one);
+      const vf kb = vf_add(k, wv), kb1 = vf_add(kb, one);
+      vf a, b;
+      vf_interleave(vf_add(zero, vf_pick_match(kf, k, g, zero)),
+                    vf_add(zero, vf_pick_match(kf, k1, g, zero)), &a, &b);
+      store_n(top + 2 * q, a, 2 * n);
+      if (2 * n > VEC_W) store_n(top + 2 * q + VEC_W, b, 2 * n - VEC_W);
+      vf_interleave(vf_add(zero, vf_pick_match(kf, kb, g, zero)),
+                    vf_add(zero, vf_pick_match(kf, kb1, g, zero)), &a, &b);
+      store_n(bot + 2 * q, a, 2 * n);
+      if (2 * n > VEC_W) store_n(bot + 2 * q + VEC_W, b, 2 * n - VEC_W);
+      vf hit = vf_pick_match(kf, none, one, zero);
+      hit = vf_pick_match(kf, k, one, hit);
+      hit = vf_pick_match(kf, k1, one, hit);
+      hit = vf_pick_match(kf, kb, one, hit);
+      hit = vf_pick_match(kf, kb1, one, hit);
+      hits = vf_fmadd(hit, n == VEC_W ? one : vf_load_part(ones, n), hits);
+    }
+  }
+  float lane[VEC_W];
+  vf_storeu(lane, hits);
+  double total = 0.0;
+  for (int l = 0; l < VEC_W; l++) total += lane[l];
+  return total == (double)(s->P * Q);
+}
+
 void VCONV_TIERED(vconv_pool_backward)(const vconv_pool_shape *s, const vconv_pool_grads *g,
                                        void *scratch, size_t task) {
   const int64_t HW = s->H * s->W, PQ = s->P * s->Q;
@@ -223,6 +271,9 @@ void VCONV_TIERED(vconv_pool_backward)(const vconv_pool_shape *s, const vconv_po
     const float *y = g->output ? g->output + plane * PQ : NULL;
     const float *gy = g->grad_output + plane * PQ;
     float *gx = g->grad_input + plane * HW;
+    if (g->indices && pool_tiles_2x2(s) && HW <= ((int64_t)1 << 24) &&
+        route_2x2(s, g->indices + plane * PQ, gy, gx))
+      return;
     memset(gx, 0, (size_t)HW * sizeof(float));
     const pool_plane v = {x, s->W, 1};
     if (is_linear(s)) {

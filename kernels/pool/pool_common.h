@@ -47,6 +47,13 @@ typedef struct pool_win {
   int64_t h0, w0, r0, r1, t0, t1;
 } pool_win;
 
+/* Windows that tile a plane exactly (LeNet-5's S2 and S4): 2x2 at stride 2,
+ * no padding or dilation, H = 2P, W = 2Q.  Each input is in one window. */
+static inline int pool_tiles_2x2(const vconv_pool_shape *s) {
+  return s->R == 2 && s->S == 2 && s->sh == 2 && s->sw == 2 && s->dh == 1 && s->dw == 1 &&
+         s->pt == 0 && s->pl == 0 && s->H == 2 * s->P && s->W == 2 * s->Q;
+}
+
 static inline pool_win pool_window_at(const vconv_pool_shape *s, int64_t p, int64_t q) {
   pool_win w;
   w.h0 = p * s->sh - s->pt;

@@ -74,6 +74,26 @@ static inline vf vf_maximum(vf acc, vf x) {
 static inline vf vf_pick_match(vf x, vf y, vf a, vf b) {
   return _mm256_blendv_ps(b, a, _mm256_or_ps(_mm256_cmp_ps(x, y, _CMP_EQ_OQ), _mm256_cmp_ps(x, x, _CMP_UNORD_Q)));
 }
+/* Lanes 0 .. n-1 (whole numbers below 2^24) as int32 at p. */
+static inline void vf_store_i32(int32_t *p, vf v, int n) {
+  const __m256i i = _mm256_cvttps_epi32(v);
+  if (n == VEC_W)
+    _mm256_storeu_si256((__m256i *)(void *)p, i);
+  else
+    _mm256_maskstore_epi32((int *)p, vf_mask_(n), i);
+}
+/* p[0 .. n-1] (int32) as floats, other lanes 0. */
+static inline vf vf_load_i32(const int32_t *p, int n) {
+  const __m256i i = n == VEC_W ? _mm256_loadu_si256((const __m256i *)(const void *)p)
+                               : _mm256_maskload_epi32((const int *)p, vf_mask_(n));
+  return _mm256_cvtepi32_ps(i);
+}
+/* The inverse of vf_deinterleave: e0 o0 e1 o1 ... into lo (first) and hi. */
+static inline void vf_interleave(vf e, vf o, vf *lo, vf *hi) {
+  const __m256 u0 = _mm256_unpacklo_ps(e, o), u1 = _mm256_unpackhi_ps(e, o);
+  *lo = _mm256_permute2f128_ps(u0, u1, 0x20);
+  *hi = _mm256_permute2f128_ps(u0, u1, 0x31);
+}
 static inline vf vf_sqrt(vf x) { return _mm256_sqrt_ps(x); }
 /* Even and odd lanes of the 2 * VEC_W floats a:b (a first): shuffle within the
  * 128-bit halves, then put the 64-bit pairs in order. */

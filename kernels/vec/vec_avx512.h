@@ -72,6 +72,21 @@ static inline vf vf_pick_match(vf x, vf y, vf a, vf b) {
   const __mmask16 m = _mm512_cmp_ps_mask(x, y, _CMP_EQ_OQ) | _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
   return _mm512_mask_blend_ps(m, b, a);
 }
+/* Lanes 0 .. n-1 (whole numbers below 2^24) as int32 at p. */
+static inline void vf_store_i32(int32_t *p, vf v, int n) {
+  _mm512_mask_storeu_epi32(p, vf_mask_(n), _mm512_cvttps_epi32(v));
+}
+/* p[0 .. n-1] (int32) as floats, other lanes 0. */
+static inline vf vf_load_i32(const int32_t *p, int n) {
+  return _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(vf_mask_(n), p));
+}
+/* The inverse of vf_deinterleave: e0 o0 e1 o1 ... into lo (first) and hi. */
+static inline void vf_interleave(vf e, vf o, vf *lo, vf *hi) {
+  const __m512i il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i ih = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  *lo = _mm512_permutex2var_ps(e, il, o);
+  *hi = _mm512_permutex2var_ps(e, ih, o);
+}
 static inline vf vf_sqrt(vf x) { return _mm512_sqrt_ps(x); }
 /* Even and odd lanes of the 2 * VEC_W floats a:b (a first). */
 static inline void vf_deinterleave(vf a, vf b, vf *even, vf *odd) {

@@ -70,6 +70,28 @@ static inline vf vf_pick_match(vf x, vf y, vf a, vf b) {
   const uint32x4_t m = vorrq_u32(vceqq_f32(x, y), vmvnq_u32(vceqq_f32(x, x)));
   return vbslq_f32(m, a, b);
 }
+/* Lanes 0 .. n-1 (whole numbers below 2^24) as int32 at p. */
+static inline void vf_store_i32(int32_t *p, vf v, int n) {
+  const int32x4_t i = vcvtq_s32_f32(v);
+  if (n == VEC_W) {
+    vst1q_s32(p, i);
+    return;
+  }
+  int32_t t[4];
+  vst1q_s32(t, i);
+  for (int l = 0; l < n; l++) p[l] = t[l];
+}
+/* p[0 .. n-1] (int32) as floats, other lanes 0. */
+static inline vf vf_load_i32(const int32_t *p, int n) {
+  int32_t t[4] = {0, 0, 0, 0};
+  for (int l = 0; l < n; l++) t[l] = p[l];
+  return vcvtq_f32_s32(vld1q_s32(t));
+}
+/* The inverse of vf_deinterleave: e0 o0 e1 o1 ... into lo (first) and hi. */
+static inline void vf_interleave(vf e, vf o, vf *lo, vf *hi) {
+  *lo = vzip1q_f32(e, o);
+  *hi = vzip2q_f32(e, o);
+}
 static inline vf vf_sqrt(vf x) { return vsqrtq_f32(x); }
 /* Even and odd lanes of the 2 * VEC_W floats a:b (a first). */
 static inline void vf_deinterleave(vf a, vf b, vf *even, vf *odd) {

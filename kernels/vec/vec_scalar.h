@@ -44,6 +44,12 @@ static inline vf vf_maximum(vf acc, vf x) {
 /* a where x equals y or x is NaN, else b: the first tap of a window that
  * gives its maximum y, when the taps are offered last to first. */
 static inline vf vf_pick_match(vf x, vf y, vf a, vf b) { return (x == y || x != x) ? a : b; }
+/* The lane (a whole number below 2^24) as int32 at p. */
+static inline void vf_store_i32(int32_t *p, vf v, int n) { (void)n; *p = (int32_t)v; }
+/* *p as a float. */
+static inline vf vf_load_i32(const int32_t *p, int n) { (void)n; return (float)*p; }
+/* The inverse of vf_deinterleave. */
+static inline void vf_interleave(vf e, vf o, vf *lo, vf *hi) { *lo = e; *hi = o; }
 static inline vf vf_sqrt(vf x) { return sqrtf(x); }
 /* Even and odd lanes of the 2 * VEC_W floats a:b (a first). */
 static inline void vf_deinterleave(vf a, vf b, vf *even, vf *odd) { *even = a; *odd = b; }

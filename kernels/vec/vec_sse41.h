@@ -58,6 +58,28 @@ static inline vf vf_maximum(vf acc, vf x) {
 static inline vf vf_pick_match(vf x, vf y, vf a, vf b) {
   return _mm_blendv_ps(b, a, _mm_or_ps(_mm_cmpeq_ps(x, y), _mm_cmpunord_ps(x, x)));
 }
+/* Lanes 0 .. n-1 (whole numbers below 2^24) as int32 at p. */
+static inline void vf_store_i32(int32_t *p, vf v, int n) {
+  const __m128i i = _mm_cvttps_epi32(v);
+  if (n == VEC_W) {
+    _mm_storeu_si128((__m128i *)(void *)p, i);
+    return;
+  }
+  int32_t t[4];
+  _mm_storeu_si128((__m128i *)(void *)t, i);
+  for (int l = 0; l < n; l++) p[l] = t[l];
+}
+/* p[0 .. n-1] (int32) as floats, other lanes 0. */
+static inline vf vf_load_i32(const int32_t *p, int n) {
+  int32_t t[4] = {0, 0, 0, 0};
+  for (int l = 0; l < n; l++) t[l] = p[l];
+  return _mm_cvtepi32_ps(_mm_loadu_si128((const __m128i *)(const void *)t));
+}
+/* The inverse of vf_deinterleave: e0 o0 e1 o1 ... into lo (first) and hi. */
+static inline void vf_interleave(vf e, vf o, vf *lo, vf *hi) {
+  *lo = _mm_unpacklo_ps(e, o);
+  *hi = _mm_unpackhi_ps(e, o);
+}
 static inline vf vf_sqrt(vf x) { return _mm_sqrt_ps(x); }
 /* Even and odd lanes of the 2 * VEC_W floats a:b (a first). */
 static inline void vf_deinterleave(vf a, vf b, vf *even, vf *odd) {

@@ -584,14 +584,15 @@ VCONV_API const char *vconv_conv2d_plan_of(const vconv_conv2d_op *op);
  * by phases, no zero-inserted copy of dY, or at stride 1 columns in vectors;
  * weights: output channels
  * in vectors x input-channel register tiles, reduced over the batch and the
- * pixels) and VCONV_ALGO_IM2COL, the GEMM formulation on the library's SGEMM
+ * pixels, or at stride 1 in NCHW columns in vectors) and VCONV_ALGO_IM2COL, the GEMM formulation on the library's SGEMM
  * (data: W^T dY then col2im; weights: dY x im2col(X)); no connection
  * tables (VCONV_ERR_UNSUPPORTED_ALGORITHM).  Other algorithm values:
  * VCONV_ERR_UNSUPPORTED_ALGORITHM.  VCONV_ALGO_AUTO picks, on the tier:
- * weights: direct; data: direct unless the input channels per group fill
- * less than half a vector of the tier (1-7 on AVX-512, 1-3 on AVX2), the
- * stride is not 1 (AlexNet conv1) and there is no connection table, then
- * the GEMM form.  Direct's data gradient has two paths: "blocked" (input
+ * weights: direct; data, without a connection table: the GEMM form where
+ * dY has one pixel (a fully connected layer, LeNet C5: the batch is then the
+ * GEMM's pixel dimension) or where the input channels per group fill less
+ * than half a vector of the tier (1-7 on AVX-512, 1-3 on AVX2) at a stride
+ * other than 1 (AlexNet conv1), else direct.  Direct's data gradient has two paths: "blocked" (input
  * channels in vectors) and, at stride 1, "rows" (dX columns in vectors),
  * taken where its lanes do more useful work (LeNet C1 and C3).  The rules
  * (kernels/ops/conv_bwd.c, select_bwd; kernels/backward/bwd_direct.c)
@@ -664,8 +665,8 @@ VCONV_API vconv_status vconv_conv2d_bwd_update_weights(vconv_conv2d_bwd_op *op,
 /* "bwd_data_direct/avx2", "bwd_weights_gemm/sse41", ...; NULL for NULL. */
 VCONV_API const char *vconv_conv2d_bwd_kernel_name(const vconv_conv2d_bwd_op *op);
 /* "<kernel>:<path>": bwd_data_direct's "blocked" or "rows" (stride 1),
- * bwd_data_gemm's "col2im",
- * bwd_weights_direct's "tiles", bwd_weights_gemm's "im2col". */
+ * bwd_data_gemm's "col2im", bwd_weights_direct's "tiles" or "pixels" (NCHW,
+ * stride 1), bwd_weights_gemm's "im2col". */
 VCONV_API const char *vconv_conv2d_bwd_plan_of(const vconv_conv2d_bwd_op *op);
 VCONV_API vconv_bwd_kind vconv_conv2d_bwd_kind(const vconv_conv2d_bwd_op *op);
 VCONV_API vconv_algorithm vconv_conv2d_bwd_algorithm(const vconv_conv2d_bwd_op *op);

@@ -101,11 +101,13 @@ static void setup_variants(void) {
 }
 
 /* Shapes a forced path refuses (documented with the path): "rows" takes
- * stride 1 only, where a stride beyond the padded extent counts as that
- * extent (vconv.h, "Limits"): 1 on an axis of one padded pixel. */
+ * stride 1 only, "pixels" stride 1 and NCHW, where a stride beyond the
+ * padded extent counts as that extent (vconv.h, "Limits"): 1 on an axis of
+ * one padded pixel. */
 static int path_applies(const bvar *v, const vconv_conv2d_desc *d) {
   const char *colon = v->plan ? strchr(v->plan, ':') : NULL;
-  if (!colon || strcmp(colon + 1, "rows") != 0) return 1;
+  if (!colon || (strcmp(colon + 1, "rows") != 0 && strcmp(colon + 1, "pixels") != 0)) return 1;
+  if (strcmp(colon + 1, "pixels") == 0 && d->layout != VCONV_LAYOUT_NCHW) return 0;
   ref_geom g;
   if (ref_conv2d_geometry(d, &g) != REF_OK) return 0;
   const int64_t ph = d->in_height + g.h.pad_begin + g.h.pad_end;

@@ -760,9 +760,12 @@ typedef struct bw_plan {
   int64_t cc, ncc;  /* input channels per chunk, chunks per group */
   int64_t pb;       /* dY rows per panel (images, when img) */
   int img;          /* one-row dY (LeNet C5): a tile's rows are images */
+  int kt, tt;       /* pixels: register tile of kt output channels x tt kernel columns */
+  int64_t yn, xn;   /* pixels: zero-bordered input plane, rows and columns */
 } bw_plan;
 
-static const char *const bw_paths[] = {"tiles"};
+enum { BW_TILES, BW_PIXELS };
+static const char *const bw_paths[] = {"tiles", "pixels"};
 
 /* Scratch: sums [tap][channel][KB], the panel [row][q][KB], then int64 lists
  * of the chunk's connected channels (cc), tiles (3 cc) and their map (cc). */
@@ -773,9 +776,7 @@ static size_t bw_scratch(const vconv_conv_shape *s, const bw_plan *pl, size_t *p
   return *lists + (size_t)(5 * pl->cc + 4) * sizeof(int64_t);
 }
 
-static int bw_plan_fn(const vconv_conv_shape *s, const vconv_machine *m, int path,
-                      vconv_conv_plan *p) {
-  if (path != VCONV_PATH_ANY && path != 0) return 0;
+static void tiles_plan(const vconv_conv_shape *s, const vconv_machine *m, vconv_conv_plan *p) {
   bw_plan pl;
   memset(&pl, 0, sizeof pl);
   pl.nv = s->Kg > VEC_W ? 2 : 1;
@@ -807,9 +808,8 @@ static int bw_plan_fn(const vconv_conv_shape *s, const vconv_machine *m, int pat
   p->packed_floats = 0;
   p->task_workspace = bw_scratch(s, &pl, &panel, &lists);
   p->task_count = (size_t)(s->G * pl.nkb * pl.ncc);
-  p->path = 0;
+  p->path = BW_TILES;
   memcpy(&p->own, &pl, sizeof pl);
-  return 1;
 }
 
 static bw_plan bw_own(const vconv_conv_plan *p) {
@@ -854,8 +854,8 @@ static void bw_fill_panel(const vconv_conv_shape *s, const bw_plan *pl, const fl
   }
 }
 
-static void bw_run(const vconv_conv_shape *s, const vconv_conv_plan *p, const float *x,
-                   const float *dy, float *dw, float *db, void *workspace, size_t task) {
+static void tiles_run(const vconv_conv_shape *s, const vconv_conv_plan *p, const float *x,
+                      const float *dy, float *dw, float *db, void *workspace, size_t task) {
   const bw_plan pl = bw_own(p);
   size_t poff, loff;
   bw_scratch(s, &pl, &poff, &loff);
@@ -1028,6 +1028,195 @@ static void bw_run(const vconv_conv_shape *s, const vconv_conv_plan *p, const fl
   }
 }
 
+/* ---- weight gradient, "pixels" ------------------------------------------ */
+/*
+ * NCHW at stride 1, for few output channels (LeNet C1: 6 of 16 lanes in
+ * "tiles", 28 columns fill 28 of 32 here): dY and input columns are the
+ * vector dimension.  A task is one input channel of a group: per image its
+ * plane is copied into a zero-bordered plane in scratch (so every tap is an
+ * unconditional load), then per row tap r and tile of kernel columns the
+ * register tile of KT output channels x TT columns sums dY x input over the
+ * pixels, in vector partial sums kept in scratch [k][r][t][lane] from image
+ * to image.  dW is each partial sum's lanes added in order; db the first
+ * channel's task's sum of dY.
+ */
+#if defined(VCONV_TIER_AVX512) || defined(VCONV_TIER_NEON)
+#  define KTMAX 6
+#  define PT(X, k) X(k, 1) X(k, 2) X(k, 3)
+#  define PINSTANCES(X) PT(X, 1) PT(X, 2) PT(X, 3) PT(X, 4) PT(X, 5) PT(X, 6)
+#else
+#  define KTMAX 3
+#  define PT(X, k) X(k, 1) X(k, 2) X(k, 3)
+#  define PINSTANCES(X) PT(X, 1) PT(X, 2) PT(X, 3)
+#endif
+#define TTMAX 3
+
+typedef struct bp_args {
+  float *acc;               /* partial sums of (k, t): acc + k acc_k + t VEC_W */
+  ptrdiff_t acc_k;
+  const float *dy;          /* dY of the tile's first k, row 0 */
+  ptrdiff_t dy_k;           /* P Q */
+  const float *x;           /* the bordered plane at the row tap and first column tap */
+  ptrdiff_t x_row, x_t;     /* floats per plane row, per column tap (dw) */
+  int64_t P, Q;
+} bp_args;
+
+typedef void (*bp_fn)(const bp_args *);
+
+BW_INLINE void bp_body(const bp_args *a, const int KT, const int TT) {
+  vf acc[KTMAX][TTMAX];
+  BW_UNROLL
+  for (int k = 0; k < KT; k++)
+    BW_UNROLL
+    for (int t = 0; t < TT; t++) acc[k][t] = vf_loadu(a->acc + k * a->acc_k + t * VEC_W);
+  for (int64_t p = 0; p < a->P; p++) {
+    const float *dr = a->dy + p * a->Q, *xr = a->x + p * a->x_row;
+    for (int64_t q = 0; q < a->Q; q += VEC_W) {
+      const int n = (int)(a->Q - q < VEC_W ? a->Q - q : VEC_W);
+      vf d[KTMAX];
+      BW_UNROLL
+      for (int k = 0; k < KT; k++)
+        d[k] = n == VEC_W ? vf_loadu(dr + k * a->dy_k + q) : vf_load_part(dr + k * a->dy_k + q, n);
+      BW_UNROLL
+      for (int t = 0; t < TT; t++) {
+        /* Lanes past Q: 0 in dY and in the input (an inf there must not make 0 x inf). */
+        const float *xp = xr + q + t * a->x_t;
+        const vf xv = n == VEC_W ? vf_loadu(xp) : vf_load_part(xp, n);
+        BW_UNROLL
+        for (int k = 0; k < KT; k++) acc[k][t] = vf_fmadd(d[k], xv, acc[k][t]);
+      }
+    }
+  }
+  BW_UNROLL
+  for (int k = 0; k < KT; k++)
+    BW_UNROLL
+    for (int t = 0; t < TT; t++) vf_storeu(a->acc + k * a->acc_k + t * VEC_W, acc[k][t]);
+}
+
+#define BP_DEF(K, T) \
+  static void bp_##K##_##T(const bp_args *a) { bp_body(a, K, T); }
+PINSTANCES(BP_DEF)
+#define BP_ENT(K, T) [K][T] = bp_##K##_##T,
+static const bp_fn bp_tab[KTMAX + 1][TTMAX + 1] = {PINSTANCES(BP_ENT)};
+
+/* Scratch: the partial sums [Kg][R][S][VEC_W], then the bordered plane. */
+static size_t bp_scratch(const vconv_conv_shape *s, const bw_plan *pl, size_t *plane) {
+  *plane = align64((size_t)(s->Kg * s->R * s->S * VEC_W) * sizeof(float));
+  return *plane + (size_t)(pl->yn * pl->xn) * sizeof(float);
+}
+
+static int pixels_plan(const vconv_conv_shape *s, vconv_conv_plan *p) {
+  if (s->layout != VCONV_LAYOUT_NCHW || s->sh != 1 || s->sw != 1) return 0;
+  bw_plan pl;
+  memset(&pl, 0, sizeof pl);
+  const int64_t qv = cdiv(s->Q, VEC_W) * VEC_W;
+  const double sums = (double)s->Kg * (double)(s->R * s->S) * VEC_W * sizeof(float);
+  const double plane = ((double)s->P + (double)(s->R - 1) * (double)s->dh) *
+                       ((double)qv + (double)(s->S - 1) * (double)s->dw) * sizeof(float);
+  if (sums + plane > 16.0 * 1024 * 1024) return 0;
+  pl.yn = s->P + (s->R - 1) * s->dh;
+  pl.xn = qv + (s->S - 1) * s->dw;
+  pl.kt = (int)cdiv(s->Kg, cdiv(s->Kg, KTMAX));
+  pl.tt = (int)cdiv(s->S, cdiv(s->S, TTMAX));
+  memset(p, 0, sizeof *p);
+  size_t off;
+  p->task_workspace = bp_scratch(s, &pl, &off);
+  p->task_count = (size_t)(s->G * s->Cg);
+  p->path = BW_PIXELS;
+  memcpy(&p->own, &pl, sizeof pl);
+  return 1;
+}
+
+static void pixels_run(const vconv_conv_shape *s, const vconv_conv_plan *p, const float *x,
+                       const float *dy, float *dw, float *db, void *workspace, size_t task) {
+  const bw_plan pl = bw_own(p);
+  size_t poff;
+  bp_scratch(s, &pl, &poff);
+  float *sums = workspace, *plane = (float *)(void *)((unsigned char *)workspace + poff);
+  const int64_t g = (int64_t)task / s->Cg, c = (int64_t)task % s->Cg, cabs = g * s->Cg + c;
+  const int64_t RS = s->R * s->S, PQ = s->P * s->Q, HW = s->H * s->W;
+  for (int64_t i = 0; i < s->Kg * RS * VEC_W; i += VEC_W) vf_storeu(sums + i, vf_zero());
+  /* Plane row i, column j hold input row i - pt, column j - pl. */
+  const int64_t x0 = min64(s->pl, pl.xn), x1 = max64(x0, min64(pl.xn, s->pl + s->W));
+  bp_args a;
+  a.acc_k = RS * VEC_W;
+  a.dy_k = PQ;
+  a.x_row = pl.xn;
+  a.x_t = s->dw;
+  a.P = s->P;
+  a.Q = s->Q;
+  for (int64_t n = 0; n < s->N; n++) {
+    const float *xc = x + (n * s->C + cabs) * HW;
+    for (int64_t i = 0; i < pl.yn; i++) {
+      float *d = plane + i * pl.xn;
+      const int64_t h = i - s->pt;
+      if (h < 0 || h >= s->H) {
+        memset(d, 0, (size_t)pl.xn * sizeof(float));
+        continue;
+      }
+      memset(d, 0, (size_t)x0 * sizeof(float));
+      if (x1 > x0) memcpy(d + x0, xc + h * s->W + (x0 - s->pl), (size_t)(x1 - x0) * sizeof(float));
+      memset(d + x1, 0, (size_t)(pl.xn - x1) * sizeof(float));
+    }
+    for (int64_t k0 = 0; k0 < s->Kg; k0 += pl.kt) {
+      const int kn = (int)min64(pl.kt, s->Kg - k0);
+      a.dy = dy + (n * s->K + g * s->Kg + k0) * PQ;
+      for (int64_t r = 0; r < s->R; r++)
+        for (int64_t t0 = 0; t0 < s->S; t0 += pl.tt) {
+          const int tn = (int)min64(pl.tt, s->S - t0);
+          a.acc = sums + ((k0 * s->R + r) * s->S + t0) * VEC_W;
+          a.x = plane + r * s->dh * pl.xn + t0 * s->dw;
+          bp_tab[kn][tn](&a);
+        }
+    }
+  }
+  for (int64_t k = 0; k < s->Kg; k++) {
+    const int on = connected(s, g * s->Kg + k, c);
+    for (int64_t rs = 0; rs < RS; rs++) {
+      const float *v = sums + (k * RS + rs) * VEC_W;
+      float sum = 0.0f;
+      for (int l = 0; l < VEC_W; l++) sum += v[l];
+      dw[((g * s->Kg + k) * s->Cg + c) * RS + rs] = on ? sum : 0.0f;
+    }
+  }
+  if (db && c == 0)
+    for (int64_t k = 0; k < s->Kg; k++) {
+      vf acc = vf_zero();
+      for (int64_t n = 0; n < s->N; n++) {
+        const float *d = dy + (n * s->K + g * s->Kg + k) * PQ;
+        for (int64_t i = 0; i < PQ; i += VEC_W)
+          acc = vf_add(acc, PQ - i >= VEC_W ? vf_loadu(d + i) : vf_load_part(d + i, (int)(PQ - i)));
+      }
+      float lane[VEC_W], sum = 0.0f;
+      vf_storeu(lane, acc);
+      for (int l = 0; l < VEC_W; l++) sum += lane[l];
+      db[g * s->Kg + k] = sum;
+    }
+}
+
+/* ---- weight gradient: the plan picks the path -------------------------- */
+
+static int bw_plan_fn(const vconv_conv_shape *s, const vconv_machine *m, int path,
+                      vconv_conv_plan *p) {
+  if (path != VCONV_PATH_ANY && path != BW_TILES && path != BW_PIXELS) return 0;
+  if (path == BW_PIXELS) return pixels_plan(s, p);
+  tiles_plan(s, m, p);
+  if (path == BW_TILES) return 1;
+  /* Pixels where its lanes do more useful work than tiles' (output channels). */
+  const bw_plan t = bw_own(p);
+  vconv_conv_plan px;
+  if (lane_use(s->Q, VEC_W) > lane_use(s->Kg, t.kb) && pixels_plan(s, &px)) *p = px;
+  return 1;
+}
+
+static void bw_run(const vconv_conv_shape *s, const vconv_conv_plan *p, const float *x,
+                   const float *dy, float *dw, float *db, void *workspace, size_t task) {
+  if (p->path == BW_PIXELS)
+    pixels_run(s, p, x, dy, dw, db, workspace, task);
+  else
+    tiles_run(s, p, x, dy, dw, db, workspace, task);
+}
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -1050,7 +1239,7 @@ const vconv_conv_bwd_kernel VCONV_TIERED(vconv_bwd_weights_direct_kernel) = {
     .isa = VEC_ISA,
     .name = "bwd_weights_direct/" STR(VCONV_TIER),
     .paths = bw_paths,
-    .npaths = 1,
+    .npaths = 2,
     .plan = bw_plan_fn,
     .pack = NULL,
     .run_data = NULL,

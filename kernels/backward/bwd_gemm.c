@@ -38,7 +38,9 @@ static size_t align64(size_t b) { return (b + 63) / 64 * 64; }
 
 typedef struct bg_plan {
   int64_t cb, ncb;  /* input channels per block, blocks per group */
-  int64_t nb;       /* pixels per block */
+  int64_t nb;       /* pixels per block (images, when images) */
+  int images;       /* data, one-pixel dY (LeNet C5): the batch is the GEMM's pixels */
+  int64_t nib;      /* data, images: blocks of images */
   vconv_gemm_blocking b;
 } bg_plan;
 
@@ -85,12 +87,22 @@ static int bgd_plan_fn(const vconv_conv_shape *s, const vconv_machine *m, int pa
   int64_t cb = min64(s->Cg, cdiv(256, rs));
   pl.ncb = cdiv(s->Cg, cb);
   pl.cb = cdiv(s->Cg, pl.ncb);
-  pl.nb = pixel_block(s, m, pl.cb * rs, s->layout == VCONV_LAYOUT_NCHW ? NR : MR);
+  const int64_t tile = s->layout == VCONV_LAYOUT_NCHW ? NR : MR;
+  pl.images = s->P == 1 && s->Q == 1;
+  if (pl.images) {
+    /* Blocks of images: col in half of L2, and enough tasks for a few cores. */
+    int64_t nb = max64(tile, m->l2 / 2 / (int64_t)sizeof(float) / max64(1, pl.cb * rs) / tile * tile);
+    nb = min64(nb, max64(tile, round_up(cdiv(s->N, 4), tile)));
+    pl.nb = min64(nb, round_up(s->N, tile));
+    pl.nib = cdiv(s->N, pl.nb);
+  } else {
+    pl.nb = pixel_block(s, m, pl.cb * rs, tile);
+  }
   memset(p, 0, sizeof *p);
   size_t col;
   p->packed_floats = (size_t)(s->G * pl.ncb) * bgd_per_block(s, &pl);
   p->task_workspace = bgd_scratch(s, &pl, &col);
-  p->task_count = (size_t)(s->N * s->G * pl.ncb);
+  p->task_count = (size_t)((pl.images ? pl.nib : s->N) * s->G * pl.ncb);
   p->path = 0;
   memcpy(&p->own, &pl, sizeof pl);
   return 1;
@@ -133,9 +145,64 @@ static void add_run(float *dst, ptrdiff_t ds, const float *src, int64_t n) {
   for (; i < n; i++) dst[i * ds] += src[i];
 }
 
+/* bgd_run for a one-pixel dY: task (image block, group, channel block). */
+static void bgd_run_images(const vconv_conv_shape *s, const bg_plan *pl, const float *packed,
+                           const float *bias, const float *dy, float *dx, void *workspace,
+                           size_t task) {
+  size_t coff;
+  bgd_scratch(s, pl, &coff);
+  float *op = workspace, *col = (float *)(void *)((unsigned char *)workspace + coff);
+  int64_t t = (int64_t)task;
+  const int64_t b = t % pl->ncb;
+  t /= pl->ncb;
+  const int64_t g = t % s->G, n0 = t / s->G * pl->nb, nbc = min64(pl->nb, s->N - n0);
+  const int64_t c0 = b * pl->cb, cbn = min64(pl->cb, s->Cg - c0), cabs = g * s->Cg + c0;
+  const int64_t rs = s->R * s->S, HW = s->H * s->W;
+  const float *pw = packed + (size_t)(g * pl->ncb + b) * bgd_per_block(s, pl);
+  const vconv_gemm_epilogue e = {1.0f, 0.0f, NULL, 0, 0, 0.0f, 0.0f};
+  const int nchw = s->layout == VCONV_LAYOUT_NCHW;
+  /* dY of image n, group g: Kg floats at dy + n K + g Kg in both layouts. */
+  const float *dyb = dy + n0 * s->K + g * s->Kg;
+  if (nchw) {
+    VCONV_GEMM_FN(vconv_gemm_pack_b)(1, dyb, s->K, s->Kg, nbc, op);
+    VCONV_GEMM_FN(vconv_gemm_macro)(cbn * rs, nbc, s->Kg, pw, s->Kg * MR, op, s->Kg * NR, col,
+                                    pl->nb, &e, 0, 0);
+  } else {
+    VCONV_GEMM_FN(vconv_gemm_pack_a)(0, dyb, s->K, nbc, s->Kg, op);
+    VCONV_GEMM_FN(vconv_gemm_macro)(nbc, rs * cbn, s->Kg, op, s->Kg * MR, pw, s->Kg * NR, col,
+                                    rs * cbn, &e, 0, 0);
+  }
+  /* Every tap of the one output pixel lands on its own input pixel (or the
+   * padding): dX is the bias (or 0) plus col there. */
+  for (int64_t j = 0; j < nbc; j++) {
+    const int64_t n = n0 + j;
+    for (int64_t c = 0; c < cbn; c++) {
+      const float v = bias ? bias[cabs + c] : 0.0f;
+      float *d = nchw ? dx + (n * s->C + cabs + c) * HW : dx + n * HW * s->C + cabs + c;
+      const ptrdiff_t step = nchw ? 1 : s->C;
+      for (int64_t i = 0; i < HW; i++) d[i * step] = v;
+      for (int64_t r = 0; r < s->R; r++) {
+        const int64_t h = r * s->dh - s->pt;
+        if (h < 0 || h >= s->H) continue;
+        for (int64_t tc = 0; tc < s->S; tc++) {
+          const int64_t w = tc * s->dw - s->pl;
+          if (w < 0 || w >= s->W) continue;
+          const float add = nchw ? col[((c * s->R + r) * s->S + tc) * pl->nb + j]
+                                 : col[j * rs * cbn + (r * s->S + tc) * cbn + c];
+          d[(h * s->W + w) * step] += add;
+        }
+      }
+    }
+  }
+}
+
 static void bgd_run(const vconv_conv_shape *s, const vconv_conv_plan *p, const float *packed,
                     const float *bias, const float *dy, float *dx, void *workspace, size_t task) {
   const bg_plan pl = bg_own(p);
+  if (pl.images) {
+    bgd_run_images(s, &pl, packed, bias, dy, dx, workspace, task);
+    return;
+  }
   size_t coff;
   bgd_scratch(s, &pl, &coff);
   float *op = workspace, *col = (float *)(void *)((unsigned char *)workspace + coff);

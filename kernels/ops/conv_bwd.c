@@ -55,14 +55,16 @@ static const vconv_conv_bwd_kernel *find_kernel(vconv_bwd_kind kind, vconv_algor
  * tier, the stride is not 1 (direct's "rows" path, columns in vectors, takes
  * stride 1) and the GEMM form applies (no connection table).  From
  * single-thread runs of the LeNet-5 and AlexNet layers at batch 16: data
- * direct beat col2im on conv2-5 and C5 (Zen 5), and with "rows" on C1 (111
+ * direct beat col2im on conv2-5 (Zen 5), and with "rows" on C1 (111
  * against 194 us on Zen 4, avx512) and C3 (181 against 276); col2im won on
  * conv1 (3 channels, stride 4: 42 against 206 ms); weights direct won on
  * every layer. */
 static vconv_algorithm select_bwd(vconv_bwd_kind kind, vconv_isa isa, const vconv_conv_shape *s) {
-  if (kind == VCONV_BWD_DATA && !s->conn && 2.0 * (double)s->Cg < vconv_i_lanes(isa) &&
-      (s->sh != 1 || s->sw != 1))
-    return VCONV_ALGO_IM2COL;
+  if (kind != VCONV_BWD_DATA || s->conn) return VCONV_ALGO_DIRECT;
+  /* One-pixel dY (LeNet C5): the GEMM over the batch, 24 against 81 us at
+   * batch 16 (Zen 4, avx512). */
+  if (s->P == 1 && s->Q == 1) return VCONV_ALGO_IM2COL;
+  if (2.0 * (double)s->Cg < vconv_i_lanes(isa) && (s->sh != 1 || s->sw != 1)) return VCONV_ALGO_IM2COL;
   return VCONV_ALGO_DIRECT;
 }
 

@@ -582,10 +582,10 @@ VCONV_API const char *vconv_conv2d_plan_of(const vconv_conv2d_op *op);
  *
  * Algorithms: VCONV_ALGO_DIRECT (data: input channels in vectors, strides
  * by phases, no zero-inserted copy of dY, or at stride 1 columns in vectors;
- * weights: output channels
- * in vectors x input-channel register tiles, reduced over the batch and the
- * pixels, or at stride 1 in NCHW columns in vectors) and VCONV_ALGO_IM2COL, the GEMM formulation on the library's SGEMM
- * (data: W^T dY then col2im; weights: dY x im2col(X)); no connection
+ * weights: output channels in vectors x input-channel register tiles,
+ * reduced over the batch and the pixels, or at stride 1 in NCHW columns in
+ * vectors) and VCONV_ALGO_IM2COL, the GEMM formulation on the library's
+ * SGEMM (data: W^T dY then col2im; weights: dY x im2col(X)); no connection
  * tables (VCONV_ERR_UNSUPPORTED_ALGORITHM).  Other algorithm values:
  * VCONV_ERR_UNSUPPORTED_ALGORITHM.  VCONV_ALGO_AUTO picks, on the tier:
  * weights: direct; data, without a connection table: the GEMM form where

@@ -581,7 +581,8 @@ static void br_run(const vconv_conv_shape *s, const bd_plan *pl, const float *pa
   const int64_t rb = (int64_t)task % pl->rblocks, ng = (int64_t)task / pl->rblocks;
   const int64_t g = ng % s->G, n = ng / s->G;
   const int64_t h0 = rb * pl->rows, hn = min64(pl->rows, s->H - h0);
-  br_fill(s, pl, dy, n, g, h0 + s->pt - (s->R - 1) * s->dh, s->pl - (s->S - 1) * s->dw, planes);
+  const int64_t ybase = h0 + s->pt - (s->R - 1) * s->dh;
+  br_fill(s, pl, dy, n, g, ybase, s->pl - (s->S - 1) * s->dw, planes);
 
   const int nhwc = s->layout == VCONV_LAYOUT_NHWC;
   const int64_t HW = s->H * s->W;
@@ -617,11 +618,18 @@ static void br_run(const vconv_conv_shape *s, const bd_plan *pl, const float *pa
     a.nruns = nruns;
     a.init = init;
     a.w = packed + (g * pl->nct + b) * s->Kg * a.w_k;
+    const float *wtile = a.w;
     for (int64_t i0 = 0; i0 < hn; i0 += pl->ht) {
       const int64_t in = min64(pl->ht, hn - i0);
+      /* Only row taps that reach a row of dY for some row of the tile: plane
+       * row i + r dh is dY row ybase + i + r dh (the rest are the border). */
+      const int64_t lo = -ybase - (i0 + in - 1), hi = s->P - 1 - ybase - i0;
+      const int64_t r0 = lo <= 0 ? 0 : cdiv(lo, s->dh), r1 = hi < 0 ? -1 : min64(s->R - 1, hi / s->dh);
+      a.R = r1 >= r0 ? r1 - r0 + 1 : 0;
+      a.w = wtile + r0 * s->S * pl->ct;
       for (int64_t w0 = 0; w0 < s->W; w0 += VEC_W) {
         a.wn = (int)min64(VEC_W, s->W - w0);
-        a.x = planes + i0 * pl->xn + w0;
+        a.x = planes + (i0 + r0 * s->dh) * pl->xn + w0;
         if (!nhwc) {
           a.out = dx + (n * s->C + cabs) * HW + (h0 + i0) * s->W + w0;
           br_tab[cvalid][in](&a);

@@ -1132,11 +1132,8 @@ static void update_weights(void) {
   d.kernel_h = d.kernel_w = 3;
   d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = 1;
   update_weights_case(&d, "3x3");
-  static const char c3[16][7] = {"abc", "bcd", "cde", "def", "aef", "abf", "abcd", "bcde",
-                                 "cdef", "adef", "abef", "abcf", "abde", "bcef", "acdf", "abcdef"};
-  unsigned char table[16 * 6] = {0};
-  for (int k = 0; k < 16; k++)
-    for (const char *c = c3[k]; *c; c++) table[k * 6 + (*c - 'a')] = 1;
+  unsigned char table[16 * 6];
+  test_lenet_c3_table(table);
   vconv_conv2d_desc_init(&d);
   d.batch = 2;
   d.in_channels = 6;

@@ -619,21 +619,9 @@ static int64_t ch(int64_t c, int64_t g) {
   return s < g ? g : s;
 }
 
-static void lenet_c3_table(unsigned char t[16 * 6]) {
-  static const int far[3][4] = {{0, 1, 3, 4}, {1, 2, 4, 5}, {0, 2, 3, 5}};
-  memset(t, 0, 16 * 6);
-  for (int j = 0; j < 6; j++)
-    for (int i = 0; i < 3; i++) t[j * 6 + (j + i) % 6] = 1;
-  for (int j = 6; j < 12; j++)
-    for (int i = 0; i < 4; i++) t[j * 6 + (j - 6 + i) % 6] = 1;
-  for (int j = 12; j < 15; j++)
-    for (int i = 0; i < 4; i++) t[j * 6 + far[j - 12][i]] = 1;
-  for (int i = 0; i < 6; i++) t[15 * 6 + i] = 1;
-}
-
 static void net_cases(void) {
   static unsigned char table[16 * 6];
-  lenet_c3_table(table);
+  test_lenet_c3_table(table);
   printf("== LeNet-5 and AlexNet%s\n", opt_quick ? " (AlexNet channels / 8)" : "");
   for (int li = 0; li < 2; li++) {
     const vconv_layout L = li ? VCONV_LAYOUT_NHWC : VCONV_LAYOUT_NCHW;
@@ -790,7 +778,7 @@ static void update_weights(void) {
   d.out_channels = 16;
   d.kernel_h = d.kernel_w = 5;
   unsigned char table[16 * 6];
-  lenet_c3_table(table);
+  test_lenet_c3_table(table);
   d.connections = table;
   update_case("C3 table", &d);
   d.connections = NULL;

@@ -812,19 +812,6 @@ static pool_case pool_layer(const char *name, int64_t C, int64_t HW, vconv_pool_
   return pc;
 }
 
-/* The LeCun 1998 C3 table: map j reads S2 maps ... (seeds.md). */
-static void lenet_c3_table(unsigned char t[16 * 6]) {
-  static const int far[3][4] = {{0, 1, 3, 4}, {1, 2, 4, 5}, {0, 2, 3, 5}};
-  memset(t, 0, 16 * 6);
-  for (int j = 0; j < 6; j++)
-    for (int i = 0; i < 3; i++) t[j * 6 + (j + i) % 6] = 1;
-  for (int j = 6; j < 12; j++)
-    for (int i = 0; i < 4; i++) t[j * 6 + (j - 6 + i) % 6] = 1;
-  for (int j = 12; j < 15; j++)
-    for (int i = 0; i < 4; i++) t[j * 6 + far[j - 12][i]] = 1;
-  for (int i = 0; i < 6; i++) t[15 * 6 + i] = 1;
-}
-
 static void golden_cases(void) {
   printf("== golden cases\n");
   /* seeds.md: the classic 5x5 binary input, valid 3x3 "X" kernel, exact. */
@@ -876,7 +863,7 @@ static void golden_cases(void) {
 static void lenet_cases(void) {
   printf("== LeNet-5\n");
   static unsigned char table[16 * 6];
-  lenet_c3_table(table);
+  test_lenet_c3_table(table);
   /* The table itself: 60 connections, 1516 parameters (seeds.md). */
   int ones = 0;
   for (int i = 0; i < 96; i++) ones += table[i];
@@ -1043,7 +1030,7 @@ static void size_and_param_checks(void) {
       {"alexnet-conv5-g2", 384, 13, 256, 3, 1, 1, 2, 13, 442624, NULL},
   };
   static unsigned char table[96];
-  lenet_c3_table(table);
+  test_lenet_c3_table(table);
   L[1].table = table;
   int64_t alex_dense = 0, alex_grouped = 0;
   for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {

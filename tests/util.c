@@ -150,3 +150,15 @@ void two_thread_parallel_for(void *context, size_t n, vconv_task_fn task, void *
   else
     odd_calls(&j);
 }
+
+void test_lenet_c3_table(unsigned char t[16 * 6]) {
+  static const int far[3][4] = {{0, 1, 3, 4}, {1, 2, 4, 5}, {0, 2, 3, 5}};
+  memset(t, 0, 16 * 6);
+  for (int j = 0; j < 6; j++) /* three neighbours */
+    for (int i = 0; i < 3; i++) t[j * 6 + (j + i) % 6] = 1;
+  for (int j = 6; j < 12; j++) /* four neighbours */
+    for (int i = 0; i < 4; i++) t[j * 6 + (j - 6 + i) % 6] = 1;
+  for (int j = 12; j < 15; j++) /* four, not all neighbours */
+    for (int i = 0; i < 4; i++) t[j * 6 + far[j - 12][i]] = 1;
+  for (int i = 0; i < 6; i++) t[15 * 6 + i] = 1;
+}

@@ -102,4 +102,7 @@ double test_now(void);
 /* 1 if the environment variable is set to a non-empty value other than "0". */
 int env_flag(const char *name);
 
+/* The LeCun 1998 C3 table (seeds.md): map j of C3 reads S2 maps t[j * 6 + i] != 0. */
+void test_lenet_c3_table(unsigned char t[16 * 6]);
+
 #endif

@@ -84,8 +84,10 @@ static inline void vf_store_i32(int32_t *p, vf v, int n) {
 }
 /* p[0 .. n-1] (int32) as floats, other lanes 0. */
 static inline vf vf_load_i32(const int32_t *p, int n) {
-  const __m256i i = n == VEC_W ? _mm256_loadu_si256((const __m256i *)(const void *)p)
-                               : _mm256_maskload_epi32((const int *)p, vf_mask_(n));
+  /* Not vpmaskmovd (vec_x86_part.h: qemu faults on its masked lanes). */
+  const __m256i i = n <= 4 ? _mm256_zextsi128_si256(x86_load4i_part_(p, n))
+                           : _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)p)),
+                                                     x86_load4i_part_(p + 4, n - 4), 1);
   return _mm256_cvtepi32_ps(i);
 }
 /* The inverse of vf_deinterleave: e0 o0 e1 o1 ... into lo (first) and hi. */

@@ -70,11 +70,7 @@ static inline void vf_store_i32(int32_t *p, vf v, int n) {
   for (int l = 0; l < n; l++) p[l] = t[l];
 }
 /* p[0 .. n-1] (int32) as floats, other lanes 0. */
-static inline vf vf_load_i32(const int32_t *p, int n) {
-  int32_t t[4] = {0, 0, 0, 0};
-  for (int l = 0; l < n; l++) t[l] = p[l];
-  return _mm_cvtepi32_ps(_mm_loadu_si128((const __m128i *)(const void *)t));
-}
+static inline vf vf_load_i32(const int32_t *p, int n) { return _mm_cvtepi32_ps(x86_load4i_part_(p, n)); }
 /* The inverse of vf_deinterleave: e0 o0 e1 o1 ... into lo (first) and hi. */
 static inline void vf_interleave(vf e, vf o, vf *lo, vf *hi) {
   *lo = _mm_unpacklo_ps(e, o);

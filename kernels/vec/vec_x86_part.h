@@ -9,6 +9,7 @@
 #ifndef VCONV_VEC_X86_PART_H
 #define VCONV_VEC_X86_PART_H
 #include <smmintrin.h>
+#include <stdint.h>
 
 /* p[0..n-1] into lanes 0..n-1 of an SSE vector, the others 0 (n <= 0: zero). */
 static inline __m128 x86_load4_part_(const float *p, int n) {
@@ -17,6 +18,15 @@ static inline __m128 x86_load4_part_(const float *p, int n) {
     case 2: return _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)p));
     case 3: return _mm_movelh_ps(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)p)), _mm_load_ss(p + 2));
     default: return n >= 4 ? _mm_loadu_ps(p) : _mm_setzero_ps();
+  }
+}
+/* p[0..n-1] (int32) into lanes 0..n-1, the others 0 (n <= 0: zero). */
+static inline __m128i x86_load4i_part_(const int32_t *p, int n) {
+  switch (n) {
+    case 1: return _mm_cvtsi32_si128(p[0]);
+    case 2: return _mm_loadl_epi64((const __m128i *)(const void *)p);
+    case 3: return _mm_insert_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p), p[2], 2);
+    default: return n >= 4 ? _mm_loadu_si128((const __m128i *)(const void *)p) : _mm_setzero_si128();
   }
 }
 #endif

@@ -190,6 +190,7 @@ static void add_context(int all_threads, int argc, char **argv) {
   bm_add_context("tiers_built", built);
   bm_add_context("tiers_available", s);
   bm_add_context("tier_effective", vconv_isa_name(vconv_isa_effective()));
+  bm_add_context("cost_model_cpu", vconv_cost_model_cpu()); /* the calibration auto's rows use */
   snprintf(s, sizeof s, "%d (t:%d rows; our pool: vconv_threadpool, caller participates)", all_threads, all_threads);
   bm_add_context("threads_all", s);
   {

@@ -255,9 +255,11 @@ typedef enum vconv_algorithm {
  * and register tiles pad included; the values im2col packs and Winograd
  * transforms) and a, b, c per tier and family (each direct path, im2col, each
  * tile) fitted to measurements of every plan on a set of shapes, made by
- * tools/vconv-calibrate and built in (plan/calibration.inc, which names the
- * CPU it was made on; a tier without measurements borrows the nearest one's,
- * per lane).  On AlexNet (Zen 5, AVX-512): conv1 im2col; conv2 F(2x2, 5x5);
+ * tools/vconv-calibrate and built in: one table per CPU it was made on
+ * (plan/calibration/), this CPU's if there is one, else one of its vendor and
+ * family, else the default (vconv_cost_model_cpu names the one in use); a
+ * tier without measurements borrows the nearest one's, per lane.  On AlexNet
+ * (Zen 5, AVX-512): conv1 im2col; conv2 F(2x2, 5x5);
  * conv3-5 F(4x5, 3x3) at batch 1, F(6x6, 3x3) at batch 16; LeNet-5 direct
  * (C1 spatial, the others blocked).  The choices may change between versions.
  * Direct and im2col meet the same error bound; Winograd has its own, larger
@@ -285,6 +287,11 @@ typedef enum vconv_algorithm {
 /* "auto", "direct", "im2col", "winograd", "winograd_f2x2_3x3", "winograd_f4x4_3x3",
  * "winograd_f6x6_3x3", "winograd_f2x2_5x5", "winograd_f4x5_3x3"; NULL if unknown. */
 VCONV_API const char *vconv_algorithm_name(vconv_algorithm algo);
+
+/* The CPU whose calibration table VCONV_ALGO_AUTO's cost model uses here, as
+ * "<vendor> family <f> model <m>" (static storage): this CPU's own when the
+ * vendor, family and model match, else the default table's. */
+VCONV_API const char *vconv_cost_model_cpu(void);
 
 /*
  * Winograd in VCONV_ALGO_AUTO, for the whole process: enabled 1 (the
@@ -475,16 +482,18 @@ VCONV_API void vconv_conv2d_destroy(vconv_conv2d_op *op);
  *                      the heuristic (VCONV_ALGO_AUTO above).
  *   VCONV_PLAN_MEASURE algo AUTO: without wisdom for the key, times every
  *                      candidate (each path of each applicable algorithm on
- *                      each tier that can run here; the kernels' own blocking
+ *                      the effective tier; the kernels' own blocking
  *                      follows the shape and the caches) on scratch data with
  *                      `parallel`, keeps the fastest and records its plan as
  *                      wisdom: those within 1.5x of the first pass's best (at
  *                      most 4) and the heuristic's choice on the effective
- *                      tier run again in 9-21 interleaved rounds; the
- *                      heuristic's choice is kept unless another is faster
- *                      round by round by more than 2% (5% for a lower tier;
- *                      README, "Planner").  An explicit algo times that algorithm's tiers
- *                      (VCONV_ALGO_WINOGRAD: its tiles) and records nothing.
+ *                      tier run again in 9-201 interleaved rounds (as many
+ *                      as fit in 0.2 s); the heuristic's choice is kept
+ *                      unless another is faster round by round by more than
+ *                      2% (README, "Planner").  An explicit algo times that
+ *                      algorithm
+ *                      (VCONV_ALGO_WINOGRAD: its tiles) on the effective
+ *                      tier and records nothing.
  *                      AUTO, timed or from wisdom, and WINOGRAD take only
  *                      Winograd tiles within the accuracy rule (above).
  *                      Create then takes a few dozen runs of the layer

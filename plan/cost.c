@@ -15,15 +15,21 @@
  * fixed cost of a call (task set-up, tiny layers).
  *
  * a, b, c are fitted once per process, by least squares on the relative
- * error (each point weighs the same, whatever its size), to the points of
- * plan/calibration.inc: single-thread times of every plan on a set of shapes,
- * measured by tools/vconv-calibrate on one machine and checked in.  Terms
- * that come out negative are dropped and the rest refitted.  A tier without
- * points (one this machine could not run: NEON) borrows the fitted family
- * of the nearest calibrated tier, its a and b scaled by the lane ratio.
+ * error (each point weighs the same, whatever its size), to the points of one
+ * table of plan/calibration/: single-thread times of every plan on a set of
+ * shapes, measured by tools/vconv-calibrate on one CPU and checked in.  The
+ * table is this CPU's (vendor, family and model), else one of its vendor and
+ * family, else the first: the same tier weighs its families differently
+ * from one core to the next (a Zen 4 runs 512-bit FMAs in two halves, a Zen
+ * 5 does not: its plans ran 1.2-2.1x slower than the Zen 5's, not by one
+ * factor).  Terms that come out negative are dropped and the rest refitted.
+ * A tier without points (one the CPU of the table could not run: NEON)
+ * borrows the fitted family of the nearest calibrated tier, its a and b
+ * scaled by the lane ratio.
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,16 +42,21 @@
 enum { FAM_DIRECT0 = 0, FAM_IM2COL = 3, FAM_WINO0 = 4, NFAM = FAM_WINO0 + VCONV_ALGO_COUNT - VCONV_ALGO_WINOGRAD_F2X2_3X3 };
 
 typedef struct calibration_point {
-  const char *plan;
+  const char *plan; /* NULL: the first row of a table, naming its CPU */
   vconv_cal_shape shape;
   double ns;
+  const char *vendor;
+  int family, model;
 } calibration_point;
 
 #define VCONV_CAL(plan, N, C, H, W, K, R, S, stride, pad, groups, nhwc, ns) \
-  {plan, {N, C, H, W, K, R, S, stride, pad, groups, nhwc}, ns},
+  {plan, {N, C, H, W, K, R, S, stride, pad, groups, nhwc}, ns, NULL, 0, 0},
+#define VCONV_CAL_MACHINE(vendor, family, model) {NULL, {0}, 0, vendor, family, model},
+/* One table per CPU; the first is the default. */
 static const calibration_point points[] = {
-#include "calibration.inc"
-    {NULL, {0}, 0}};
+#include "calibration/amd-zen5.inc"
+#include "calibration/amd-zen4.inc"
+    {NULL, {0}, 0, NULL, 0, 0}};
 
 typedef struct fit {
   double a, b, c;
@@ -53,7 +64,27 @@ typedef struct fit {
 } fit;
 
 static fit fits[VCONV_ISA_COUNT][NFAM];
+static char table_cpu[80]; /* the CPU of the table in use (vconv_cost_model_cpu) */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* The machine row of this CPU's table (see the top of the file). */
+static const calibration_point *pick_table(void) {
+  vconv_cpu_info ci;
+  memset(&ci, 0, sizeof ci);
+  vconv_get_cpu_info(&ci);
+  const calibration_point *best = NULL;
+  int best_score = -1;
+  for (const calibration_point *p = points; p->plan || p->vendor; p++) {
+    if (p->plan) continue;
+    const int same = strcmp(p->vendor, ci.vendor) == 0 && p->family == ci.family;
+    const int score = same ? 1 + (p->model == ci.model) : 0;
+    if (score > best_score) {
+      best = p;
+      best_score = score;
+    }
+  }
+  return best;
+}
 
 static int lanes(vconv_isa isa) {
   switch (isa) {
@@ -138,7 +169,10 @@ static fit fit_samples(const sample *v, int n, int has_t1) {
 static void calibrate(void) {
   static sample v[VCONV_ISA_COUNT][NFAM][64];
   static int nv[VCONV_ISA_COUNT][NFAM];
-  for (const calibration_point *p = points; p->plan; p++) {
+  const calibration_point *table = pick_table();
+  snprintf(table_cpu, sizeof table_cpu, "%s family %d model %d", table->vendor, table->family,
+           table->model);
+  for (const calibration_point *p = table + 1; p->plan; p++) {
     vconv_conv2d_desc d;
     vconv_cal_desc(&p->shape, &d);
     vconv_conv_shape s;
@@ -188,4 +222,9 @@ double vconv_i_cost_ns(const vconv_conv_kernel *k, const vconv_conv_plan *pl,
   const int f = terms(k, pl, t);
   const fit *x = &fits[k->isa][f];
   return x->a * t[0] + x->b * t[1] + x->c;
+}
+
+const char *vconv_cost_model_cpu(void) {
+  pthread_once(&once, calibrate);
+  return table_cpu;
 }

@@ -24,10 +24,12 @@ vconv_status vconv_i_plan_conv(const vconv_conv_shape *s, vconv_algorithm algo, 
     const size_t threads = vconv_i_workers(par, SIZE_MAX);
     const vconv_conv_kernel *k;
     int path;
-    /* Wisdom from a machine with a higher cap, for a plan that no longer
-     * applies, or for a Winograd tile outside the accuracy rule (recorded by
-     * a version without it) falls back to planning as if there were none. */
-    if (vconv_i_wisdom_find(s, threads, &k, &path) && vconv_isa_available(k->isa) &&
+    /* Wisdom for another tier than the effective one (made under another
+     * cap, or by a version that timed lower tiers), for a plan that no
+     * longer applies, or for a Winograd tile outside the accuracy rule
+     * (recorded by a version without it) falls back to planning as if there
+     * were none. */
+    if (vconv_i_wisdom_find(s, threads, &k, &path) && k->isa == vconv_isa_effective() &&
         vconv_i_winograd_accurate(k->algo, s) && vconv_i_plan_kernel(k, path, s, c))
       return VCONV_OK;
     if (flags & VCONV_PLAN_MEASURE) {

@@ -1144,6 +1144,21 @@ static void update_weights(void) {
   update_weights_case(&d, "LeNet-5 C3");
 }
 
+/* The cost model names the calibration it uses: this CPU's table where its
+ * vendor and family have one (plan/calibration/), else the default's. */
+static void cost_model_cpu(void) {
+  const char *a = vconv_cost_model_cpu(), *b = vconv_cost_model_cpu();
+  CHECK(a && a == b, "vconv_cost_model_cpu: not one static string");
+  char vendor[32] = "";
+  int family = -2, model = -2, end = 0;
+  CHECK(a && sscanf(a, "%31s family %d model %d%n", vendor, &family, &model, &end) == 3 &&
+            a[end] == 0 && vendor[0],
+        "vconv_cost_model_cpu: \"%s\" is not \"<vendor> family <f> model <m>\"", a ? a : "(null)");
+  vconv_cpu_info ci;
+  if (vconv_get_cpu_info(&ci) == VCONV_OK)
+    printf("cost model: %s (this CPU: %s family %d model %d)\n", a, ci.vendor, ci.family, ci.model);
+}
+
 int main(void) {
   /* Line-buffered, so a crash still shows how far the test got. */
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1161,5 +1176,6 @@ int main(void) {
   determinism();
   named_plans();
   update_weights();
+  cost_model_cpu();
   return test_summary("test_api");
 }

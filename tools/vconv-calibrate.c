@@ -1,9 +1,12 @@
 /*
  * vconv-calibrate: the measurements the cost model (plan/cost.c) is fitted to.
  * Times every plan (vconv_conv2d_plan_name) of every tier that runs here on a
- * fixed set of shapes, one thread, and writes them as plan/calibration.inc:
+ * fixed set of shapes, one thread, and writes them as one CPU's table:
  *
- *   vconv-calibrate -o plan/calibration.inc     then rebuild
+ *   vconv-calibrate -o plan/calibration/<cpu>.inc
+ *
+ * then list the file in plan/cost.c (tables[]) and rebuild.  The table starts
+ * with the CPU's vendor, family and model, by which the cost model picks it.
  *
  * Each time is the median of interleaved rounds (all plans of a shape, then
  * again), so a busy spell on a shared machine falls on all of them alike.
@@ -77,7 +80,7 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) out = argv[++i];
   if (!out) {
-    fprintf(stderr, "usage: vconv-calibrate -o plan/calibration.inc\n");
+    fprintf(stderr, "usage: vconv-calibrate -o plan/calibration/<cpu>.inc\n");
     return 2;
   }
   FILE *f = fopen(out, "w");
@@ -97,6 +100,7 @@ int main(int argc, char **argv) {
              " * model to them.  VCONV_CAL(plan, N, C, H, W, K, R, S, stride, pad, groups, nhwc, ns) */\n",
           ci.brand, ci.vendor, ci.family, ci.model, date, vconv_version(), "scalar",
           vconv_isa_name(vconv_isa_effective()), ROUNDS);
+  fprintf(f, "VCONV_CAL_MACHINE(\"%s\", %d, %d)\n", ci.vendor, ci.family, ci.model);
   for (size_t si = 0; si < NSHAPES; si++) {
     const vconv_cal_shape *sh = &shapes[si].s;
     vconv_conv2d_desc d;

@@ -198,6 +198,7 @@ static void print_text(const report *r) {
   if (r->env) printf("VCONV_ISA  %s (%s)\n", r->env, r->env_use);
   else printf("VCONV_ISA  unset\n");
   printf("effective  %s\n", r->effective ? r->effective : "?");
+  printf("cost model calibrated on %s\n", vconv_cost_model_cpu());
 }
 
 /* ------------------------------------------------------------------------ */
@@ -309,6 +310,8 @@ static void print_json(const report *r) {
   json_str(r->env_use);
   printf("}, \"effective\": ");
   json_str(r->effective);
+  printf(", \"cost_model_cpu\": ");
+  json_str(vconv_cost_model_cpu());
   printf("}\n");
 }
 

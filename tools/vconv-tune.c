@@ -43,8 +43,9 @@ static void add_word(char *s, size_t size, const char *word) {
   snprintf(s + strlen(s), size - strlen(s), "%s%s", *s ? " " : "", word);
 }
 
-/* The candidates the planner will time: each algorithm and tier that can run
- * here and accepts the shape.  Returns their count; *algos and *tiers list them. */
+/* The candidates the planner will time: each algorithm of the effective tier
+ * that accepts the shape (plan/measure.c times no other tier).  Returns their
+ * count; *algos and *tiers list them. */
 static int candidates(const vconv_conv2d_desc *d, const float *w, char *algos, char *tiers,
                       size_t size) {
   char seen[2048] = "";
@@ -53,7 +54,7 @@ static int candidates(const vconv_conv2d_desc *d, const float *w, char *algos, c
   for (size_t i = 0; i < vconv_conv2d_variant_count(); i++) {
     vconv_algorithm algo;
     vconv_isa isa;
-    if (vconv_conv2d_variant(i, &algo, &isa) != VCONV_OK || !vconv_isa_available(isa)) continue;
+    if (vconv_conv2d_variant(i, &algo, &isa) != VCONV_OK || isa != vconv_isa_effective()) continue;
     char key[64];
     snprintf(key, sizeof key, "%s/%s", vconv_algorithm_name(algo), vconv_isa_name(isa));
     const size_t before = strlen(seen);

@@ -596,12 +596,14 @@ VCONV_API const char *vconv_conv2d_plan_of(const vconv_conv2d_op *op);
  * vectors) and VCONV_ALGO_IM2COL, the GEMM formulation on the library's
  * SGEMM (data: W^T dY then col2im; weights: dY x im2col(X)); no connection
  * tables (VCONV_ERR_UNSUPPORTED_ALGORITHM).  Other algorithm values:
- * VCONV_ERR_UNSUPPORTED_ALGORITHM.  VCONV_ALGO_AUTO picks, on the tier:
- * weights: direct; data, without a connection table: the GEMM form where
- * dY has one pixel (a fully connected layer, LeNet C5: the batch is then the
- * GEMM's pixel dimension) or where the input channels per group fill less
- * than half a vector of the tier (1-7 on AVX-512, 1-3 on AVX2) at a stride
- * other than 1 (AlexNet conv1), else direct.  Direct's data gradient has two paths: "blocked" (input
+ * VCONV_ERR_UNSUPPORTED_ALGORITHM.  VCONV_ALGO_AUTO picks, on the tier,
+ * without a connection table (with one: direct): weights: the GEMM form
+ * where dY has one pixel at batch 1, else direct; data: the GEMM form where
+ * dY has one pixel at a batch above 4 (a fully connected layer, LeNet C5:
+ * the batch is then the GEMM's pixel dimension) or where the input channels
+ * per group fill less than half a vector of the tier (1-7 on AVX-512, 1-3
+ * on AVX2) at a stride other than 1 (AlexNet conv1), else direct.  Direct's
+ * data gradient has two paths: "blocked" (input
  * channels in vectors) and, at stride 1, "rows" (dX columns in vectors),
  * taken where its lanes do more useful work (LeNet C1 and C3).  The rules
  * (kernels/ops/conv_bwd.c, select_bwd; kernels/backward/bwd_direct.c)

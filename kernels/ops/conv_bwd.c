@@ -50,20 +50,25 @@ static const vconv_conv_bwd_kernel *find_kernel(vconv_bwd_kind kind, vconv_algor
   return NULL;
 }
 
-/* AUTO (include/vconv.h): weights: direct; data: direct unless its vector
- * dimension (input channels per group) fills less than half a vector of the
- * tier, the stride is not 1 (direct's "rows" path, columns in vectors, takes
- * stride 1) and the GEMM form applies (no connection table).  From
- * single-thread runs of the LeNet-5 and AlexNet layers at batch 16: data
- * direct beat col2im on conv2-5 (Zen 5), and with "rows" on C1 (111
- * against 194 us on Zen 4, avx512) and C3 (181 against 276); col2im won on
- * conv1 (3 channels, stride 4: 42 against 206 ms); weights direct won on
- * every layer. */
+/* AUTO (include/vconv.h): weights: direct, except for a one-pixel dY at
+ * batch 1 (LeNet C5: the GEMM's outer product, 10 against 18 us on Zen 4,
+ * avx512; direct from batch 2, 18 against 20); data: direct unless dY has
+ * one pixel and the batch is above 4 (LeNet C5: the GEMM over the batch, 22
+ * against 64 us at batch 16, 18 against 32 at 8, even at 4, and 15 against
+ * 4 at batch 1: a fixed cost the images repay), or its vector dimension
+ * (input channels per group) fills less than half a vector of the tier, the
+ * stride is not 1 (direct's "rows" path, columns in vectors, takes stride
+ * 1) and the GEMM form applies (no connection table).  From single-thread
+ * runs of the LeNet-5 and AlexNet layers at batch 16: data direct beat
+ * col2im on conv2-5 (Zen 5), and with "rows" on C1 (111 against 194 us on
+ * Zen 4, avx512) and C3 (181 against 276); col2im won on conv1 (3 channels,
+ * stride 4: 42 against 206 ms); weights direct won on every layer.  Where
+ * the GEMM does not take the shape, direct. */
 static vconv_algorithm select_bwd(vconv_bwd_kind kind, vconv_isa isa, const vconv_conv_shape *s) {
-  if (kind != VCONV_BWD_DATA || s->conn) return VCONV_ALGO_DIRECT;
-  /* One-pixel dY (LeNet C5): the GEMM over the batch, 24 against 81 us at
-   * batch 16 (Zen 4, avx512). */
-  if (s->P == 1 && s->Q == 1) return VCONV_ALGO_IM2COL;
+  if (s->conn) return VCONV_ALGO_DIRECT;
+  const int one_pixel = s->P == 1 && s->Q == 1;
+  if (kind != VCONV_BWD_DATA) return one_pixel && s->N == 1 ? VCONV_ALGO_IM2COL : VCONV_ALGO_DIRECT;
+  if (one_pixel) return s->N > 4 ? VCONV_ALGO_IM2COL : VCONV_ALGO_DIRECT;
   if (2.0 * (double)s->Cg < vconv_i_lanes(isa) && (s->sh != 1 || s->sw != 1)) return VCONV_ALGO_IM2COL;
   return VCONV_ALGO_DIRECT;
 }
@@ -113,10 +118,14 @@ static vconv_status create_shape(vconv_bwd_kind kind, const vconv_conv_shape *s,
   vconv_isa tier;
   vconv_status st = vconv_i_resolve_isa(isa, &tier);
   if (st != VCONV_OK) return st;
-  if (algo == VCONV_ALGO_AUTO) algo = select_bwd(kind, tier, s);
+  const int automatic = algo == VCONV_ALGO_AUTO;
+  if (automatic) algo = select_bwd(kind, tier, s);
   const vconv_conv_bwd_kernel *k = find_kernel(kind, algo, tier);
-  if (!k) return VCONV_ERR_UNSUPPORTED_ALGORITHM;
-  return make_op(kind, s, k, VCONV_PATH_ANY, weights, bias, out);
+  st = k ? make_op(kind, s, k, VCONV_PATH_ANY, weights, bias, out) : VCONV_ERR_UNSUPPORTED_ALGORITHM;
+  if (st == VCONV_ERR_UNSUPPORTED_ALGORITHM && automatic && algo != VCONV_ALGO_DIRECT &&
+      (k = find_kernel(kind, VCONV_ALGO_DIRECT, tier)))
+    st = make_op(kind, s, k, VCONV_PATH_ANY, weights, bias, out);
+  return st;
 }
 
 static vconv_status create_desc(vconv_bwd_kind kind, const vconv_conv2d_desc *desc,

@@ -3,8 +3,8 @@
  * weight gradients,
  *   <net>.<layer>_bwd_data/<impl>/<tier>/n:<N>/t:<T>
  *   <net>.<layer>_bwd_weights/<impl>/<tier>/n:<N>/t:<T>
- * impl: each backward algorithm on each tier that runs here ("direct",
- * "gemm"), "auto" (the heuristic on the effective tier) and "onednn"
+ * impl: each backward algorithm on each tier that runs here where it takes
+ * the layer ("direct", "gemm", "winograd"), "auto" (the heuristic on the effective tier) and "onednn"
  * (oneDNN's backward_data / backward_weights primitives, layouts "any" with
  * a forward_training hint, reorders outside the timed loop, tier "peer"; or
  * "peer_<tier>" under VCONV_BENCH_PEER_CAP).  The weight rows compute db as
@@ -382,13 +382,35 @@ static void add(const bench_layer *l, int64_t batch, int threads, vconv_bwd_kind
   bm_unit(bm_register(name, peer ? bench_bwd_onednn : bench_bwd_ours, c), BM_US);
 }
 
+static const char *impl_name(vconv_algorithm algo) {
+  return algo == VCONV_ALGO_DIRECT ? "direct" : algo == VCONV_ALGO_WINOGRAD ? "winograd" : "gemm";
+}
+
+/* Whether the algorithm takes the layer at all (Winograd: the data gradient
+ * at stride 1, 3x3 or 5x5), so that no row only reports "unsupported". */
+static int takes(const bench_layer *l, int64_t batch, vconv_bwd_kind kind, vconv_algorithm algo,
+                 vconv_isa isa) {
+  if (algo != VCONV_ALGO_WINOGRAD) return 1;
+  vconv_conv2d_desc cd;
+  bench_conv_desc(l, batch, VCONV_LAYOUT_NCHW, &cd);
+  const size_t nw = bench_weight_floats(l);
+  float *w = calloc(nw ? nw : 1, sizeof(float));
+  if (!w) abort();
+  vconv_conv2d_bwd_op *op = NULL;
+  const vconv_status st = kind == VCONV_BWD_DATA ? vconv_conv2d_bwd_data_create_for_isa(&cd, algo, isa, w, &op)
+                                                 : vconv_conv2d_bwd_weights_create_for_isa(&cd, algo, isa, &op);
+  vconv_conv2d_bwd_destroy(op);
+  free(w);
+  return st == VCONV_OK;
+}
+
 /* A kernel with several paths: a row per path that applies to the layer,
  * impl "<algo>:<path>" (as forward's "direct:blocked"). */
 static void plan_rows(const bench_layer *l, int64_t batch, int threads, vconv_bwd_kind kind,
                       vconv_algorithm algo, vconv_isa isa, const char *impl) {
   char kernel[64];
   snprintf(kernel, sizeof kernel, "bwd_%s_%s/%s", kind == VCONV_BWD_DATA ? "data" : "weights",
-           algo == VCONV_ALGO_DIRECT ? "direct" : "gemm", vconv_isa_name(isa));
+           impl_name(algo), vconv_isa_name(isa));
   const size_t len = strlen(kernel);
   size_t paths = 0;
   for (size_t j = 0; j < vconv_conv2d_bwd_plan_count(); j++) {
@@ -436,7 +458,8 @@ void bench_register_backward(int all_threads, const char *peer_cap) {
                   !vconv_isa_available(isa))
                 continue;
               if (algo == VCONV_ALGO_IM2COL && l->conn) continue; /* declined: tables */
-              const char *impl = algo == VCONV_ALGO_DIRECT ? "direct" : "gemm";
+              if (!takes(l, batches[bi], k, algo, isa)) continue;
+              const char *impl = impl_name(algo);
               add(l, batches[bi], threads[ti], k, 0, algo, isa, impl, vconv_isa_name(isa), NULL);
               plan_rows(l, batches[bi], threads[ti], k, algo, isa, impl);
             }

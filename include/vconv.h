@@ -589,25 +589,33 @@ VCONV_API const char *vconv_conv2d_plan_of(const vconv_conv2d_op *op);
  * is within gamma(n) sum|terms| (n = terms + 1, gamma as in the forward
  * bound) of the exact value, like forward (tests/test_backward.c).
  *
- * Algorithms: VCONV_ALGO_DIRECT (data: input channels in vectors, strides
- * by phases, no zero-inserted copy of dY, or at stride 1 columns in vectors;
- * weights: output channels in vectors x input-channel register tiles,
- * reduced over the batch and the pixels, or at stride 1 in NCHW columns in
- * vectors) and VCONV_ALGO_IM2COL, the GEMM formulation on the library's
- * SGEMM (data: W^T dY then col2im; weights: dY x im2col(X)); no connection
- * tables (VCONV_ERR_UNSUPPORTED_ALGORITHM).  Other algorithm values:
- * VCONV_ERR_UNSUPPORTED_ALGORITHM.  VCONV_ALGO_AUTO picks, on the tier,
- * without a connection table (with one: direct): weights: the GEMM form
- * where dY has one pixel at batch 1, else direct; data: the GEMM form where
- * dY has one pixel at a batch above 4 (a fully connected layer, LeNet C5:
- * the batch is then the GEMM's pixel dimension) or where the input channels
- * per group fill less than half a vector of the tier (1-7 on AVX-512, 1-3
- * on AVX2) at a stride other than 1 (AlexNet conv1), else direct.  Direct's
- * data gradient has two paths: "blocked" (input
- * channels in vectors) and, at stride 1, "rows" (dX columns in vectors),
- * taken where its lanes do more useful work (LeNet C1 and C3).  The rules
- * (kernels/ops/conv_bwd.c, select_bwd; kernels/backward/bwd_direct.c)
- * follow single-thread runs on Zen 4 and 5 and may change between versions.
+ * Algorithms: VCONV_ALGO_DIRECT (data: input channels in vectors, strides by
+ * phases, no zero-inserted copy of dY, or at stride 1 columns in vectors;
+ * weights: output channels in vectors x input-channel register tiles, reduced
+ * over the batch and the pixels, or at stride 1 in NCHW columns in vectors),
+ * VCONV_ALGO_IM2COL, the GEMM formulation on the library's SGEMM (data: W^T
+ * dY then col2im; weights: dY x im2col(X)); no connection tables
+ * (VCONV_ERR_UNSUPPORTED_ALGORITHM), and for the data gradient at stride 1
+ * and dilation 1 without a table, with padding within the kernel,
+ * VCONV_ALGO_WINOGRAD and the tiles VCONV_ALGO_WINOGRAD_*: the forward
+ * Winograd convolution of dY with each group's kernel rotated by 180 degrees
+ * and its channels exchanged, on the forward tile kernels, with their error
+ * bounds on that convolution (README, "Winograd accuracy"); WINOGRAD is the
+ * tile forward's cost model estimates fastest there, within forward's
+ * accuracy rule. Other algorithm values: VCONV_ERR_UNSUPPORTED_ALGORITHM.
+ * VCONV_ALGO_AUTO picks, on the tier, without a connection table (with one:
+ * direct): weights: the GEMM form where dY has one pixel at batch 1, else
+ * direct; data: a Winograd tile where forward AUTO would take one on that
+ * rotated convolution (AlexNet conv2-5), else the GEMM form where dY has one
+ * pixel at a batch above 4 (a fully connected layer, LeNet C5: the batch is
+ * then the GEMM's pixel dimension) or where the input channels per group fill
+ * less than half a vector of the tier (1-7 on AVX-512, 1-3 on AVX2) at a
+ * stride other than 1 (AlexNet conv1), else direct. Direct's data gradient
+ * has two paths: "blocked" (input channels in vectors) and, at stride 1,
+ * "rows" (dX columns in vectors), taken where its lanes do more useful work
+ * (LeNet C1 and C3). The rules (kernels/ops/conv_bwd.c, select_bwd and
+ * winograd_tile; kernels/backward/bwd_direct.c) follow single-thread runs on
+ * Zen 4 and 5 and may change between versions.
  *
  * Operators follow forward's thread rules (concurrent runs with distinct
  * outputs and workspaces), own copies of what they need (the data operator

@@ -165,6 +165,30 @@ static inline void vconv_valid_range(int64_t off, int64_t stride, int64_t extent
   *last = hi;
 }
 
+/*
+ * The data gradient at stride 1 as a forward convolution: input dY (K
+ * channels, P x Q), output dX (C channels, H x W), each group's kernel
+ * rotated by 180 degrees with its input and output channels exchanged
+ * (W'[g][c][k][r][t] = W[g][k][c][R-1-r][S-1-t]), padding (R-1) dh - pt on
+ * top and what H leaves at the bottom (a transposed convolution's
+ * output_padding rows reach no tap and get the bias alone).  0 where there
+ * is none: another stride, a connection table, padding beyond the kernel.
+ */
+static inline int vconv_bwd_data_as_forward(const vconv_conv_shape *s, vconv_conv_shape *f) {
+  if (s->sh != 1 || s->sw != 1 || s->conn) return 0;
+  const int64_t kh = (s->R - 1) * s->dh, kw = (s->S - 1) * s->dw;
+  const int64_t pt = kh - s->pt, pl = kw - s->pl;
+  const int64_t pb = s->H - s->P - pt + kh, pr = s->W - s->Q - pl + kw;
+  if (pt < 0 || pl < 0 || pb < 0 || pr < 0) return 0;
+  *f = *s;
+  f->C = s->K, f->H = s->P, f->W = s->Q;
+  f->K = s->C, f->P = s->H, f->Q = s->W;
+  f->pt = pt, f->pb = pb, f->pl = pl, f->pr = pr;
+  f->Cg = s->Kg, f->Kg = s->Cg;
+  f->act = VCONV_ACTIVATION_NONE;
+  return 1;
+}
+
 /* Locally connected and tiled convolution (kernels/local): the convolution's
  * geometry (conn NULL) and the tile, resolved (th | P, tw | Q). */
 typedef struct vconv_local_shape {

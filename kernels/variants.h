@@ -36,6 +36,7 @@
 #define VCONV_CONV_BWD_ALGOS(X)             \
   X(bwd_data_direct, DATA, DIRECT)          \
   X(bwd_data_gemm, DATA, IM2COL)            \
+  X(bwd_data_winograd, DATA, WINOGRAD)      \
   X(bwd_weights_direct, WEIGHTS, DIRECT)    \
   X(bwd_weights_gemm, WEIGHTS, IM2COL)
 

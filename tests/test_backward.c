@@ -40,6 +40,7 @@
 #include "bwd_ref.h"
 #include "ref.h"
 #include "util.h"
+#include "wino_ref.h"
 
 static int opt_quick, opt_verbose, opt_tier = -1;
 static const vconv_parallel two_threads = {two_thread_parallel_for, NULL, 2};
@@ -70,7 +71,8 @@ static void setup_variants(void) {
     bvar *v = &vars[nvars++];
     CHECK_STATUS(vconv_conv2d_bwd_variant(i, &v->kind, &v->algo, &v->isa), VCONV_OK);
     snprintf(v->name, sizeof v->name, "bwd_%s_%s/%s", v->kind == VCONV_BWD_DATA ? "data" : "weights",
-             v->algo == VCONV_ALGO_DIRECT ? "direct" : "gemm", vconv_isa_name(v->isa));
+             v->algo == VCONV_ALGO_DIRECT ? "direct" : v->algo == VCONV_ALGO_WINOGRAD ? "winograd" : "gemm",
+             vconv_isa_name(v->isa));
     v->active = vconv_isa_available(v->isa) && (opt_tier < 0 || (int)v->isa == opt_tier);
     seen |= v->active && opt_tier >= 0;
     if (!vconv_isa_available(v->isa)) printf("SKIP %s: tier cannot run here\n", v->name);
@@ -127,17 +129,20 @@ static int nan_or_over(double got, double want, double tol, double *ratio) {
   return 0;
 }
 
-/* got vs ref within ref_conv_tol; returns failures, updates the variant's worst ratio. */
-static long compare(bvar *v, const char *what, const char *cname, const float *got,
-                    const double *ref, const double *a, const int32_t *n, int64_t count) {
+/* got vs ref within ref_conv_tol, or within tol[i] where tol is not NULL
+ * (a Winograd plan's bound); returns failures, updates the variant's worst ratio. */
+static long compare_tol(bvar *v, const char *what, const char *cname, const float *got,
+                        const double *ref, const double *a, const int32_t *n, const double *tol,
+                        int64_t count) {
   long bad = 0;
   double worst = 0;
   for (int64_t i = 0; i < count; i++) {
     double r = 0;
-    if (nan_or_over(got[i], ref[i], ref_conv_tol(n[i], a[i]), &r)) {
+    const double t = tol ? tol[i] : ref_conv_tol(n[i], a[i]);
+    if (nan_or_over(got[i], ref[i], t, &r)) {
       if (bad++ < 3)
         test_fail(__FILE__, __LINE__, "%s %s %s[%lld] = %.9g, reference %.17g, tol %.3g", cname,
-                  v->name, what, (long long)i, (double)got[i], ref[i], ref_conv_tol(n[i], a[i]));
+                  v->name, what, (long long)i, (double)got[i], ref[i], t);
       worst = INFINITY;
     } else if (r > worst) {
       worst = r;
@@ -147,6 +152,26 @@ static long compare(bvar *v, const char *what, const char *cname, const float *g
   if (worst > v->worst) v->worst = worst;
   v->runs++;
   return bad;
+}
+
+static long compare(bvar *v, const char *what, const char *cname, const float *got,
+                    const double *ref, const double *a, const int32_t *n, int64_t count) {
+  return compare_tol(v, what, cname, got, ref, a, n, NULL, count);
+}
+
+/* The status a Winograd data plan must give: OK at stride 1 and dilation 1
+ * without a table, where the padding is within the kernel and the tile's
+ * kernel size matches (a forced tile; the kernel's own choice: one of its
+ * tiles), else UNSUPPORTED_ALGORITHM. */
+static vconv_status winograd_want(const char *plan, const vconv_conv2d_desc *d, const wino_bwd_geom *e) {
+  const int64_t r = d->kernel_h;
+  int ok = d->stride_h == 1 && d->stride_w == 1 && d->dilation_h == 1 && d->dilation_w == 1 &&
+           !d->connections && d->kernel_w == r && (r == 3 || r == 5) && e->pt <= r - 1 &&
+           e->pl <= r - 1 && e->H - e->P - (r - 1 - e->pt) + r - 1 >= 0 &&
+           e->W - e->Q - (r - 1 - e->pl) + r - 1 >= 0;
+  const char *colon = plan ? strchr(plan, ':') : NULL;
+  if (colon) ok = ok && strstr(colon, r == 3 ? "_3x3" : "_5x5") != NULL;
+  return ok ? VCONV_OK : VCONV_ERR_UNSUPPORTED_ALGORITHM;
 }
 
 static void check_same_bits(const char *cname, const char *name, const char *what, const float *a,
@@ -352,6 +377,11 @@ static void conv_case(const char *cname, const vconv_conv2d_desc *d, int fd) {
   float *db_auto = malloc((size_t)K * sizeof(float));
   const int64_t RS = d->kernel_h * d->kernel_w;
   int got_dx = 0, got_dw = 0;
+  ref_geom geo;
+  CHECK(ref_conv2d_geometry(d, &geo) == REF_OK, "%s: geometry", cname);
+  const wino_bwd_geom eq = {d->batch, K, geo.h.out, geo.w.out, d->in_channels, d->in_height, d->in_width,
+                        d->kernel_h, d->kernel_w, d->groups, geo.h.pad_begin, geo.w.pad_begin, d->layout};
+  double *wtol = malloc((size_t)t.nx * sizeof(double));
 
   for (int vi = 0; vi < nvars; vi++) {
     bvar *v = &vars[vi];
@@ -360,8 +390,10 @@ static void conv_case(const char *cname, const vconv_conv2d_desc *d, int fd) {
     if (v->plan && strcmp(vars[v->base].chosen, v->plan) == 0) continue;
     if (!v->plan) v->chosen[0] = '\0';
     vconv_conv2d_bwd_op *op = NULL;
+    const int wino = v->algo == VCONV_ALGO_WINOGRAD;
     const vconv_status want =
-        (v->algo == VCONV_ALGO_IM2COL && d->connections) || !path_applies(v, d)
+        wino ? winograd_want(v->plan, d, &eq)
+        : (v->algo == VCONV_ALGO_IM2COL && d->connections) || !path_applies(v, d)
             ? VCONV_ERR_UNSUPPORTED_ALGORITHM
             : VCONV_OK;
     const vconv_status st =
@@ -369,7 +401,11 @@ static void conv_case(const char *cname, const vconv_conv2d_desc *d, int fd) {
         : v->kind == VCONV_BWD_DATA
             ? vconv_conv2d_bwd_data_create_for_isa(d, v->algo, v->isa, t.w.data, &op)
             : vconv_conv2d_bwd_weights_create_for_isa(d, v->algo, v->isa, &op);
-    CHECK(st == want, "%s %s: create returned %s", cname, v->name, vconv_status_string(st));
+    /* WINOGRAD's own choice keeps forward's accuracy rule, which may refuse
+     * every tile where dY is smaller than the kernel (vconv.h). */
+    const int either = wino && !v->plan && (eq.P < eq.R || eq.Q < eq.S);
+    CHECK(st == want || (either && st == VCONV_ERR_UNSUPPORTED_ALGORITHM), "%s %s: create returned %s",
+          cname, v->name, vconv_status_string(st));
     if (st != VCONV_OK) continue;
     CHECK(vconv_conv2d_bwd_kind(op) == v->kind && vconv_conv2d_bwd_isa(op) == v->isa &&
               vconv_conv2d_bwd_algorithm(op) == v->algo,
@@ -382,15 +418,21 @@ static void conv_case(const char *cname, const vconv_conv2d_desc *d, int fd) {
       tbuf_poison(&o1);
       tbuf_poison(&o2);
       run_data(cname, v, op, t.dy.data, &o1, &o2);
-      compare(v, "dx", cname, o1.data, dxr, axr, nxr, t.nx);
+      const int wt = wino && wtol && wino_bwd_data_tols(pn, &eq, t.dy.data, t.w.data, NULL, axr, nxr, wtol);
+      CHECK(!wino || wt, "%s %s: no Winograd bound for plan %s", cname, v->name, pn);
+      compare_tol(v, "dx", cname, o1.data, dxr, axr, nxr, wt ? wtol : NULL, t.nx);
       double lx, mx, ex = 0;
       dot(t.x.data, NULL, o1.data, t.nx, &lx, &mx);
-      for (int64_t i = 0; i < t.nx; i++) ex += fabs((double)t.x.data[i]) * ref_conv_tol(nxr[i], axr[i]);
+      for (int64_t i = 0; i < t.nx; i++)
+        ex += fabs((double)t.x.data[i]) * (wt ? wtol[i] : ref_conv_tol(nxr[i], axr[i]));
       const double tol = ey + ex + gamma_d((double)t.ny) * my + gamma_d((double)t.nx) * mx;
       CHECK(fabs(ly - lx) <= tol, "%s %s: adjoint <conv(x), dy> = %.17g, <x, dx> = %.17g (tol %.3g)",
             cname, v->name, ly, lx, tol);
-      memcpy(dx_auto, o1.data, (size_t)t.nx * sizeof(float));
-      got_dx = 1;
+      /* The finite-difference check uses direct's bound. */
+      if (!wino) {
+        memcpy(dx_auto, o1.data, (size_t)t.nx * sizeof(float));
+        got_dx = 1;
+      }
     } else {
       tbuf_poison(&w1);
       tbuf_poison(&w2);
@@ -431,6 +473,7 @@ static void conv_case(const char *cname, const vconv_conv2d_desc *d, int fd) {
   free(dx_auto);
   free(dw_auto);
   free(db_auto);
+  free(wtol);
   free(y);
   free(dxr), free(axr), free(nxr), free(dwr), free(awr), free(nwr);
   free(dbr), free(abr), free(nbr), free(yr), free(ya), free(yn);
@@ -465,13 +508,26 @@ static void transpose_case(const char *cname, const vconv_conv_transpose2d_desc 
   double *yr = malloc((size_t)ny * sizeof(double)), *ya = malloc((size_t)ny * sizeof(double));
   int32_t *yn = malloc((size_t)ny * sizeof(int32_t));
   ref_conv_transpose2d(d, x.data, w.data, with_bias ? b.data : NULL, yr, ya, yn);
+  /* As a data gradient: dY is the input, dX the output. */
+  const wino_bwd_geom eq = {d->batch, d->in_channels, d->in_height, d->in_width, d->out_channels, OH, OW,
+                        d->kernel_h, d->kernel_w, d->groups, pt, pl, d->layout};
+  double *wtol = malloc((size_t)ny * sizeof(double));
   for (int vi = 0; vi < nvars; vi++) {
     bvar *v = &vars[vi];
     if (!v->active || v->kind != VCONV_BWD_DATA || v->plan) continue;
     vconv_conv2d_bwd_op *op = NULL;
-    CHECK_STATUS(vconv_conv_transpose2d_create_for_isa(d, v->algo, v->isa, w.data,
-                                                       with_bias ? b.data : NULL, &op),
-                 VCONV_OK);
+    const int wino = v->algo == VCONV_ALGO_WINOGRAD;
+    const vconv_status st = vconv_conv_transpose2d_create_for_isa(d, v->algo, v->isa, w.data,
+                                                                  with_bias ? b.data : NULL, &op);
+    const int64_t r = d->kernel_h;
+    const int pad_ok = pt <= r - 1 && pl <= r - 1 && OH - d->in_height - (r - 1 - pt) + r - 1 >= 0 &&
+                       OW - d->in_width - (r - 1 - pl) + r - 1 >= 0;
+    const int tile_ok = d->stride_h == 1 && d->stride_w == 1 && d->dilation_h == 1 && d->dilation_w == 1 &&
+                        d->kernel_w == r && (r == 3 || r == 5) && pad_ok;
+    const int either = wino && tile_ok && (d->in_height < r || d->in_width < r);
+    CHECK(st == (!wino || tile_ok ? VCONV_OK : VCONV_ERR_UNSUPPORTED_ALGORITHM) ||
+              (either && st == VCONV_ERR_UNSUPPORTED_ALGORITHM),
+          "%s %s: create returned %s", cname, v->name, vconv_status_string(st));
     if (!op) continue;
     tbuf_poison(&o1);
     tbuf_poison(&o2);
@@ -479,9 +535,14 @@ static void transpose_case(const char *cname, const vconv_conv_transpose2d_desc 
     CHECK_STATUS(vconv_conv_transpose2d_run(op, x.data, o2.data, NULL, 0, &two_threads), VCONV_OK);
     CHECK(tbuf_guards_ok(&o1) && tbuf_guards_ok(&o2), "%s %s: write outside the output", cname, v->name);
     check_same_bits(cname, v->name, "transposed output (1 vs 2 threads)", o1.data, o2.data, ny);
-    compare(v, "y", cname, o1.data, yr, ya, yn, ny);
+    const int wt = wino && wtol &&
+                   wino_bwd_data_tols(vconv_conv2d_bwd_plan_of(op), &eq, x.data, w.data, with_bias ? b.data : NULL,
+                                 ya, yn, wtol);
+    CHECK(!wino || wt, "%s %s: no Winograd bound", cname, v->name);
+    compare_tol(v, "y", cname, o1.data, yr, ya, yn, wt ? wtol : NULL, ny);
     vconv_conv2d_bwd_destroy(op);
   }
+  free(wtol);
   free(yr), free(ya), free(yn);
   tbuf_free(&x), tbuf_free(&w), tbuf_free(&b), tbuf_free(&o1), tbuf_free(&o2);
 }
@@ -846,7 +907,17 @@ static void bad_input(void) {
   CHECK_STATUS(vconv_conv2d_bwd_data_create(&e, VCONV_ALGO_AUTO, w, &op), VCONV_ERR_UNSUPPORTED_OPTION);
   CHECK_STATUS(vconv_conv2d_bwd_weights_create(&e, VCONV_ALGO_AUTO, &op), VCONV_ERR_UNSUPPORTED_OPTION);
   CHECK_STATUS(vconv_conv2d_bwd_data_create(&d, (vconv_algorithm)99, w, &op), VCONV_ERR_INVALID_ALGORITHM);
-  CHECK_STATUS(vconv_conv2d_bwd_data_create(&d, VCONV_ALGO_WINOGRAD, w, &op), VCONV_ERR_UNSUPPORTED_ALGORITHM);
+  /* Winograd: the data gradient at stride 1 only, never the weights'. */
+  CHECK_STATUS(vconv_conv2d_bwd_data_create(&d, VCONV_ALGO_WINOGRAD, w, &op), VCONV_OK);
+  CHECK(op && strncmp(vconv_conv2d_bwd_plan_of(op), "bwd_data_winograd/", 18) == 0, "WINOGRAD ran %s",
+        op ? vconv_conv2d_bwd_plan_of(op) : "nothing");
+  vconv_conv2d_bwd_destroy(op);
+  CHECK_STATUS(vconv_conv2d_bwd_weights_create(&d, VCONV_ALGO_WINOGRAD, &op), VCONV_ERR_UNSUPPORTED_ALGORITHM);
+  e = d;
+  e.stride_h = 2;
+  CHECK_STATUS(vconv_conv2d_bwd_data_create(&e, VCONV_ALGO_WINOGRAD, w, &op), VCONV_ERR_UNSUPPORTED_ALGORITHM);
+  CHECK_STATUS(vconv_conv2d_bwd_data_create(&d, VCONV_ALGO_WINOGRAD_F2X2_5X5, w, &op),
+               VCONV_ERR_UNSUPPORTED_ALGORITHM);
   CHECK_STATUS(vconv_conv2d_bwd_data_create_for_isa(&d, VCONV_ALGO_AUTO, (vconv_isa)77, w, &op),
                VCONV_ERR_INVALID_ISA);
   unsigned char conn[16];
@@ -882,7 +953,8 @@ static void bad_input(void) {
         "names of NULL");
   CHECK(vconv_conv2d_bwd_workspace_size(NULL, NULL) == 0, "workspace of NULL");
 
-  /* Named plans: every name creates on a simple shape; bad names are refused. */
+  /* Named plans: every name creates on a simple shape (3x3, stride 1: every
+   * Winograd tile but the 5x5 one); bad names are refused. */
   const size_t np = vconv_conv2d_bwd_plan_count();
   CHECK(np >= vconv_conv2d_bwd_variant_count(), "plan count %zu", np);
   CHECK(vconv_conv2d_bwd_plan_name(np) == NULL, "plan name past the end");
@@ -896,7 +968,9 @@ static void bad_input(void) {
     char tn[16];
     snprintf(tn, sizeof tn, "%.*s", (int)(strchr(tier, ':') - tier), tier);
     CHECK_STATUS(vconv_isa_from_name(tn, &isa), VCONV_OK);
-    const vconv_status want = vconv_isa_available(isa) ? VCONV_OK : VCONV_ERR_ISA_UNAVAILABLE;
+    const vconv_status want = !vconv_isa_available(isa) ? VCONV_ERR_ISA_UNAVAILABLE
+                              : strstr(name, "_5x5")    ? VCONV_ERR_UNSUPPORTED_ALGORITHM
+                                                        : VCONV_OK;
     CHECK_STATUS(vconv_conv2d_bwd_create_named(&d, name, w, &op), want);
     if (op) CHECK(strcmp(vconv_conv2d_bwd_plan_of(op), name) == 0, "named %s runs %s", name, vconv_conv2d_bwd_plan_of(op));
     vconv_conv2d_bwd_destroy(op);

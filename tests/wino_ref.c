@@ -1,4 +1,8 @@
 /* The library's Winograd tiles for the tests' error bound (see wino_ref.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "wino_ref.h"
 
 #include "winograd/wino_plan.h"
@@ -68,3 +72,56 @@ int wino_bound(int index, const vconv_conv2d_desc *d, const float *input, const 
   ref_wino_tile_init(t, h->r, as_ref(h), as_ref(w), d->in_channels / d->groups, wmax);
   return ref_wino_bound(d, input, weights, bias, gm.gx, gm.ph, gm.pw, t, z);
 }
+
+int wino_bwd_data_tols(const char *plan, const wino_bwd_geom *e, const float *dy, const float *w,
+                       const float *bias, const double *a, const int32_t *n, double *tol) {
+  const char *colon = plan ? strchr(plan, ':') : NULL;
+  int tile = -1;
+  for (int al = 0; colon && al < VCONV_ALGO_COUNT; al++) {
+    const char *nm = vconv_algorithm_name((vconv_algorithm)al);
+    if (nm && strncmp(nm, "winograd_", 9) == 0 && strcmp(nm + 9, colon + 1) == 0)
+      tile = wino_tile_index((vconv_algorithm)al);
+  }
+  if (tile < 0) return 0;
+  vconv_conv2d_desc f;
+  vconv_conv2d_desc_init(&f);
+  f.batch = e->N;
+  f.in_channels = e->K;
+  f.in_height = e->P;
+  f.in_width = e->Q;
+  f.out_channels = e->C;
+  f.kernel_h = e->R;
+  f.kernel_w = e->S;
+  f.pad_top = e->R - 1 - e->pt;
+  f.pad_left = e->S - 1 - e->pl;
+  f.pad_bottom = e->H - e->P - f.pad_top + e->R - 1;
+  f.pad_right = e->W - e->Q - f.pad_left + e->S - 1;
+  f.groups = e->G;
+  const int64_t Kg = e->K / e->G, Cg = e->C / e->G, RS = e->R * e->S;
+  const int64_t ny = e->N * e->K * e->P * e->Q, nx = e->N * e->C * e->H * e->W;
+  float *wr = malloc((size_t)(e->K * Cg * RS) * sizeof(float)), *dyc = malloc((size_t)ny * sizeof(float));
+  double *z = malloc((size_t)nx * sizeof(double));
+  double wmax = 0;
+  int ok = wr && dyc && z;
+  for (int64_t g = 0; ok && g < e->G; g++)
+    for (int64_t c = 0; c < Cg; c++)
+      for (int64_t k = 0; k < Kg; k++)
+        for (int64_t r = 0; r < RS; r++) {
+          const float x = w[((g * Kg + k) * Cg + c) * RS + (RS - 1 - r)];
+          wr[((g * Cg + c) * Kg + k) * RS + r] = x;
+          if (fabs((double)x) > wmax) wmax = fabs((double)x);
+        }
+  if (ok) ref_relayout(dy, e->layout, dyc, VCONV_LAYOUT_NCHW, e->N, e->K, e->P, e->Q);
+  ref_wino_tile t;
+  ok = ok && wino_bound(tile, &f, dyc, wr, bias, wmax, &t, z) == REF_OK;
+  for (int64_t nn = 0; ok && nn < e->N; nn++)
+    for (int64_t c = 0; c < e->C; c++)
+      for (int64_t h = 0; h < e->H; h++)
+        for (int64_t x = 0; x < e->W; x++) {
+          const int64_t i = ref_index(e->layout, e->C, e->H, e->W, nn, c, h, x);
+          tol[i] = ref_wino_tol(&t, Kg, z[((nn * e->C + c) * e->H + h) * e->W + x], a[i], n[i]);
+        }
+  free(wr), free(dyc), free(z);
+  return ok;
+}
+

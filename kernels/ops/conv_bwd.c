@@ -73,6 +73,32 @@ static vconv_algorithm select_bwd(vconv_bwd_kind kind, vconv_isa isa, const vcon
   return VCONV_ALGO_DIRECT;
 }
 
+/*
+ * Winograd for the data gradient (kernels/backward/bwd_winograd.c): the
+ * forward planner's choice on the equivalent forward shape
+ * (vconv_bwd_data_as_forward), so that the cost model and the accuracy rule
+ * are forward's own.  algo AUTO: a tile where forward AUTO would take one
+ * there; WINOGRAD: the tile of lowest estimate within the rule; a tile: that
+ * tile.  Returns the tile's path of bwd_data_winograd, or -1.
+ */
+static int winograd_tile(vconv_algorithm algo, vconv_isa isa, const vconv_conv_shape *s) {
+  vconv_conv_shape f;
+  if (!vconv_bwd_data_as_forward(s, &f)) return -1;
+  vconv_i_choice c;
+  vconv_algorithm tile = algo;
+  if (algo == VCONV_ALGO_AUTO || algo == VCONV_ALGO_WINOGRAD) {
+    if (vconv_i_select(algo, isa, &f, &c) != VCONV_OK) return -1;
+    tile = c.kernel->algo;
+  }
+  const vconv_conv_bwd_kernel *k = find_kernel(VCONV_BWD_DATA, VCONV_ALGO_WINOGRAD, isa);
+  const char *name = vconv_algorithm_name(tile);
+  if (!k || !vconv_i_is_winograd_tile(tile) || !name) return -1;
+  name += strlen("winograd_");
+  for (int p = 0; p < k->npaths; p++)
+    if (strcmp(k->paths[p], name) == 0) return p;
+  return -1;
+}
+
 static vconv_status make_op(vconv_bwd_kind kind, const vconv_conv_shape *shape,
                             const vconv_conv_bwd_kernel *k, int path, const float *weights,
                             const float *bias, vconv_conv2d_bwd_op **out) {
@@ -119,9 +145,19 @@ static vconv_status create_shape(vconv_bwd_kind kind, const vconv_conv_shape *s,
   vconv_status st = vconv_i_resolve_isa(isa, &tier);
   if (st != VCONV_OK) return st;
   const int automatic = algo == VCONV_ALGO_AUTO;
-  if (automatic) algo = select_bwd(kind, tier, s);
+  int path = VCONV_PATH_ANY;
+  if (kind == VCONV_BWD_DATA && (automatic || algo == VCONV_ALGO_WINOGRAD || vconv_i_is_winograd_tile(algo))) {
+    const int tile = winograd_tile(algo, tier, s);
+    if (tile >= 0) {
+      algo = VCONV_ALGO_WINOGRAD;
+      path = tile;
+    } else if (!automatic) {
+      return VCONV_ERR_UNSUPPORTED_ALGORITHM;
+    }
+  }
+  if (algo == VCONV_ALGO_AUTO) algo = select_bwd(kind, tier, s);
   const vconv_conv_bwd_kernel *k = find_kernel(kind, algo, tier);
-  st = k ? make_op(kind, s, k, VCONV_PATH_ANY, weights, bias, out) : VCONV_ERR_UNSUPPORTED_ALGORITHM;
+  st = k ? make_op(kind, s, k, path, weights, bias, out) : VCONV_ERR_UNSUPPORTED_ALGORITHM;
   if (st == VCONV_ERR_UNSUPPORTED_ALGORITHM && automatic && algo != VCONV_ALGO_DIRECT &&
       (k = find_kernel(kind, VCONV_ALGO_DIRECT, tier)))
     st = make_op(kind, s, k, VCONV_PATH_ANY, weights, bias, out);

@@ -314,6 +314,18 @@ void fz_check_conv_tol(const char *what, const char *kernel, const float *y, con
   }
 }
 
+void fz_check_tols(const char *what, const char *kernel, const float *y, const double *r,
+                   const double *tol, int64_t count) {
+  for (int64_t i = 0; i < count; i++) {
+    const double err = (double)y[i] == r[i] ? 0.0 : fabs((double)y[i] - r[i]);
+    if (!(err <= tol[i])) {
+      if (describe_hook) describe_hook();
+      fz_fail("%s: %s[%lld] = %.9g, reference %.17g, |err| %.3g > tol %.3g", kernel, what,
+              (long long)i, (double)y[i], r[i], err, tol[i]);
+    }
+  }
+}
+
 /* ---- the caller's parallel-for ---------------------------------------------- */
 
 static void serial_for(void *context, size_t n, vconv_task_fn task, void *task_arg) {

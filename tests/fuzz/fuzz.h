@@ -145,6 +145,9 @@ void fz_set_describe(void (*describe)(void));
 void fz_check_written(const float *y, int64_t n, const char *what);
 void fz_check_conv_tol(const char *what, const char *kernel, const float *y, const double *r,
                        const double *a, const int32_t *n, int64_t count);
+/* The same within tol[i] (a Winograd plan's bound). */
+void fz_check_tols(const char *what, const char *kernel, const float *y, const double *r,
+                   const double *tol, int64_t count);
 
 /* ---- the caller's parallel-for ---------------------------------------------- */
 

@@ -12,7 +12,8 @@
  * its inputs alone and gives the same bits on the calling thread alone.
  * Where the shape is small, every output is compared with the float64
  * reference (tests/bwd_ref.c) within ref_conv_tol, the bound the backward
- * parity suite uses.
+ * parity suite uses (a Winograd data plan: the tile's bound on the forward
+ * convolution it runs, tests/wino_ref.c).
  */
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "bwd_ref.h"
 #include "fuzz.h"
 #include "ref.h"
+#include "wino_ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,7 +47,8 @@ static void check_names(const vconv_conv2d_bwd_op *op, vconv_bwd_kind kind) {
   const vconv_algorithm al = vconv_conv2d_bwd_algorithm(op);
   if (vconv_conv2d_bwd_kind(op) != kind) fail("operator of the other kind", kind, 0);
   if (!vconv_isa_available(is)) fail("operator on a tier that cannot run here", is, 0);
-  if (al != VCONV_ALGO_DIRECT && al != VCONV_ALGO_IM2COL) fail("operator without an algorithm", al, 0);
+  if (al != VCONV_ALGO_DIRECT && al != VCONV_ALGO_IM2COL && !(al == VCONV_ALGO_WINOGRAD && kind == VCONV_BWD_DATA))
+    fail("operator without an algorithm", al, 0);
   const char *nm = vconv_conv2d_bwd_kernel_name(op), *pl = vconv_conv2d_bwd_plan_of(op);
   if (!nm || !pl || strncmp(pl, nm, strlen(nm)) != 0 || pl[strlen(nm)] != ':')
     fail("plan name does not start with the kernel name", 0, 0);
@@ -185,7 +188,19 @@ static void gradients(fz *f) {
     const int rs = kind == VCONV_BWD_DATA ? ref_conv2d_bwd_data(&d, wsave, dysave, r, a, n)
                                           : ref_conv2d_bwd_weights(&d, xsave, dysave, r, a, n, rb, ab, nb);
     if (rs != REF_OK) fail("the reference rejects a descriptor the library accepted", rs, 0);
-    fz_check_conv_tol(kind == VCONV_BWD_DATA ? "dx" : "dw", cur_kernel, out, r, a, n, nout);
+    ref_geom g;
+    if (vconv_conv2d_bwd_algorithm(op) == VCONV_ALGO_WINOGRAD && ref_conv2d_geometry(&d, &g) == REF_OK) {
+      const wino_bwd_geom e = {d.batch, d.out_channels, g.h.out, g.w.out, d.in_channels, d.in_height,
+                               d.in_width, d.kernel_h, d.kernel_w, d.groups, g.h.pad_begin,
+                               g.w.pad_begin, d.layout};
+      double *tol = malloc(sizeof(double) * (size_t)(nout + 1));
+      if (!wino_bwd_data_tols(vconv_conv2d_bwd_plan_of(op), &e, dysave, wsave, NULL, a, n, tol))
+        fail("no Winograd bound for the plan", 0, 0);
+      fz_check_tols("dx", vconv_conv2d_bwd_plan_of(op), out, r, tol, nout);
+      free(tol);
+    } else {
+      fz_check_conv_tol(kind == VCONV_BWD_DATA ? "dx" : "dw", cur_kernel, out, r, a, n, nout);
+    }
     if (db) fz_check_conv_tol("db", cur_kernel, db, rb, ab, nb, K);
     free(r);
     free(n);
@@ -271,7 +286,7 @@ static void transposed(fz *f) {
                             d.dilation_w, d.pad_top, d.pad_bottom, d.pad_left, d.pad_right,
                             d.output_padding_h, d.output_padding_w, d.groups};
   const int in_ref = fz_ref_range(fields, sizeof fields / sizeof fields[0]);
-  int64_t pt, pl, rh, rw;
+  int64_t pt = 0, pl = 0, rh, rw;
   if (in_ref && ref_conv_transpose2d_geometry(&d, &pt, &pl, &rh, &rw) == REF_OK && (rh != OH || rw != OW))
     fail("output_size disagrees with the reference geometry", OH, rh);
   if (nw > 0)
@@ -308,7 +323,17 @@ static void transposed(fz *f) {
     int32_t *n = malloc(sizeof(int32_t) * (size_t)(ny + 1));
     if (ref_conv_transpose2d(&d, xsave, wsave, bsave, r, a, n) != REF_OK)
       fail("the reference rejects a descriptor the library accepted", 0, 0);
-    fz_check_conv_tol("y", cur_kernel, y, r, a, n, ny);
+    if (vconv_conv2d_bwd_algorithm(op) == VCONV_ALGO_WINOGRAD) {
+      const wino_bwd_geom e = {d.batch, d.in_channels, d.in_height, d.in_width, d.out_channels, OH, OW,
+                               d.kernel_h, d.kernel_w, d.groups, pt, pl, d.layout};
+      double *tol = malloc(sizeof(double) * (size_t)(ny + 1));
+      if (!wino_bwd_data_tols(vconv_conv2d_bwd_plan_of(op), &e, xsave, wsave, bsave, a, n, tol))
+        fail("no Winograd bound for the plan", 0, 0);
+      fz_check_tols("y", vconv_conv2d_bwd_plan_of(op), y, r, tol, ny);
+      free(tol);
+    } else {
+      fz_check_conv_tol("y", cur_kernel, y, r, a, n, ny);
+    }
     free(r);
     free(n);
   }

@@ -159,6 +159,36 @@ static long compare(bvar *v, const char *what, const char *cname, const float *g
   return compare_tol(v, what, cname, got, ref, a, n, NULL, count);
 }
 
+/* The Winograd bounds of one case, per tile: every tier's plan of a tile
+ * runs the same convolution, so its bound is computed once. */
+typedef struct tol_cache {
+  char tile[16][24];
+  double *tol[16];
+  int n;
+} tol_cache;
+
+static const double *cached_tols(tol_cache *c, const char *plan, const wino_bwd_geom *e,
+                                 const float *dy, const float *w, const float *bias, const double *a,
+                                 const int32_t *n, int64_t count) {
+  const char *colon = plan ? strchr(plan, ':') : NULL;
+  if (!colon) return NULL;
+  for (int i = 0; i < c->n; i++)
+    if (strcmp(c->tile[i], colon + 1) == 0) return c->tol[i];
+  double *t = c->n < 16 ? malloc((size_t)count * sizeof(double)) : NULL;
+  if (!t || !wino_bwd_data_tols(plan, e, dy, w, bias, a, n, t)) {
+    free(t);
+    return NULL;
+  }
+  snprintf(c->tile[c->n], sizeof c->tile[0], "%s", colon + 1);
+  c->tol[c->n++] = t;
+  return t;
+}
+
+static void free_tols(tol_cache *c) {
+  for (int i = 0; i < c->n; i++) free(c->tol[i]);
+  c->n = 0;
+}
+
 /* The status a Winograd data plan must give: OK at stride 1 and dilation 1
  * without a table, where the padding is within the kernel and the tile's
  * kernel size matches (a forced tile; the kernel's own choice: one of its
@@ -381,7 +411,7 @@ static void conv_case(const char *cname, const vconv_conv2d_desc *d, int fd) {
   CHECK(ref_conv2d_geometry(d, &geo) == REF_OK, "%s: geometry", cname);
   const wino_bwd_geom eq = {d->batch, K, geo.h.out, geo.w.out, d->in_channels, d->in_height, d->in_width,
                         d->kernel_h, d->kernel_w, d->groups, geo.h.pad_begin, geo.w.pad_begin, d->layout};
-  double *wtol = malloc((size_t)t.nx * sizeof(double));
+  tol_cache wtols = {.n = 0};
 
   for (int vi = 0; vi < nvars; vi++) {
     bvar *v = &vars[vi];
@@ -418,7 +448,8 @@ static void conv_case(const char *cname, const vconv_conv2d_desc *d, int fd) {
       tbuf_poison(&o1);
       tbuf_poison(&o2);
       run_data(cname, v, op, t.dy.data, &o1, &o2);
-      const int wt = wino && wtol && wino_bwd_data_tols(pn, &eq, t.dy.data, t.w.data, NULL, axr, nxr, wtol);
+      const double *wtol = wino ? cached_tols(&wtols, pn, &eq, t.dy.data, t.w.data, NULL, axr, nxr, t.nx) : NULL;
+      const int wt = wtol != NULL;
       CHECK(!wino || wt, "%s %s: no Winograd bound for plan %s", cname, v->name, pn);
       compare_tol(v, "dx", cname, o1.data, dxr, axr, nxr, wt ? wtol : NULL, t.nx);
       double lx, mx, ex = 0;
@@ -473,7 +504,7 @@ static void conv_case(const char *cname, const vconv_conv2d_desc *d, int fd) {
   free(dx_auto);
   free(dw_auto);
   free(db_auto);
-  free(wtol);
+  free_tols(&wtols);
   free(y);
   free(dxr), free(axr), free(nxr), free(dwr), free(awr), free(nwr);
   free(dbr), free(abr), free(nbr), free(yr), free(ya), free(yn);
@@ -511,7 +542,7 @@ static void transpose_case(const char *cname, const vconv_conv_transpose2d_desc 
   /* As a data gradient: dY is the input, dX the output. */
   const wino_bwd_geom eq = {d->batch, d->in_channels, d->in_height, d->in_width, d->out_channels, OH, OW,
                         d->kernel_h, d->kernel_w, d->groups, pt, pl, d->layout};
-  double *wtol = malloc((size_t)ny * sizeof(double));
+  tol_cache wtols = {.n = 0};
   for (int vi = 0; vi < nvars; vi++) {
     bvar *v = &vars[vi];
     if (!v->active || v->kind != VCONV_BWD_DATA || v->plan) continue;
@@ -535,14 +566,15 @@ static void transpose_case(const char *cname, const vconv_conv_transpose2d_desc 
     CHECK_STATUS(vconv_conv_transpose2d_run(op, x.data, o2.data, NULL, 0, &two_threads), VCONV_OK);
     CHECK(tbuf_guards_ok(&o1) && tbuf_guards_ok(&o2), "%s %s: write outside the output", cname, v->name);
     check_same_bits(cname, v->name, "transposed output (1 vs 2 threads)", o1.data, o2.data, ny);
-    const int wt = wino && wtol &&
-                   wino_bwd_data_tols(vconv_conv2d_bwd_plan_of(op), &eq, x.data, w.data, with_bias ? b.data : NULL,
-                                 ya, yn, wtol);
+    const double *wtol = wino ? cached_tols(&wtols, vconv_conv2d_bwd_plan_of(op), &eq, x.data, w.data,
+                                            with_bias ? b.data : NULL, ya, yn, ny)
+                              : NULL;
+    const int wt = wtol != NULL;
     CHECK(!wino || wt, "%s %s: no Winograd bound", cname, v->name);
     compare_tol(v, "y", cname, o1.data, yr, ya, yn, wt ? wtol : NULL, ny);
     vconv_conv2d_bwd_destroy(op);
   }
-  free(wtol);
+  free_tols(&wtols);
   free(yr), free(ya), free(yn);
   tbuf_free(&x), tbuf_free(&w), tbuf_free(&b), tbuf_free(&o1), tbuf_free(&o2);
 }

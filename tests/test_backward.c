@@ -189,18 +189,20 @@ static void free_tols(tol_cache *c) {
   c->n = 0;
 }
 
-/* The status a Winograd data plan must give: OK at stride 1 and dilation 1
- * without a table, where the padding is within the kernel and the tile's
- * kernel size matches (a forced tile; the kernel's own choice: one of its
- * tiles), else UNSUPPORTED_ALGORITHM. */
-static vconv_status winograd_want(const char *plan, const vconv_conv2d_desc *d, const wino_bwd_geom *e) {
-  const int64_t r = d->kernel_h;
-  int ok = d->stride_h == 1 && d->stride_w == 1 && d->dilation_h == 1 && d->dilation_w == 1 &&
-           !d->connections && d->kernel_w == r && (r == 3 || r == 5) && e->pt <= r - 1 &&
-           e->pl <= r - 1 && e->H - e->P - (r - 1 - e->pt) + r - 1 >= 0 &&
-           e->W - e->Q - (r - 1 - e->pl) + r - 1 >= 0;
+/* The status a Winograd data plan must give on geometry e: OK where the
+ * convolution has unit stride and dilation and no table (unit), its kernel
+ * is 3x3 or 5x5, dX's padding lies within the kernel and the tile's kernel
+ * size matches (a forced tile; the kernel's own choice: one of its tiles),
+ * else UNSUPPORTED_ALGORITHM.  *may_refuse: WINOGRAD's own choice keeps
+ * forward's accuracy rule, which may refuse every tile where dY is smaller
+ * than the kernel (vconv.h). */
+static vconv_status winograd_want(const char *plan, int unit, const wino_bwd_geom *e, int *may_refuse) {
+  const int64_t r = e->R;
+  int ok = unit && e->S == r && (r == 3 || r == 5) && e->pt <= r - 1 && e->pl <= r - 1 &&
+           e->H - e->P - (r - 1 - e->pt) + r - 1 >= 0 && e->W - e->Q - (r - 1 - e->pl) + r - 1 >= 0;
   const char *colon = plan ? strchr(plan, ':') : NULL;
   if (colon) ok = ok && strstr(colon, r == 3 ? "_3x3" : "_5x5") != NULL;
+  *may_refuse = ok && !colon && (e->P < r || e->Q < e->S);
   return ok ? VCONV_OK : VCONV_ERR_UNSUPPORTED_ALGORITHM;
 }
 
@@ -421,8 +423,11 @@ static void conv_case(const char *cname, const vconv_conv2d_desc *d, int fd) {
     if (!v->plan) v->chosen[0] = '\0';
     vconv_conv2d_bwd_op *op = NULL;
     const int wino = v->algo == VCONV_ALGO_WINOGRAD;
+    const int unit = d->stride_h == 1 && d->stride_w == 1 && d->dilation_h == 1 && d->dilation_w == 1 &&
+                     !d->connections;
+    int either = 0;
     const vconv_status want =
-        wino ? winograd_want(v->plan, d, &eq)
+        wino ? winograd_want(v->plan, unit, &eq, &either)
         : (v->algo == VCONV_ALGO_IM2COL && d->connections) || !path_applies(v, d)
             ? VCONV_ERR_UNSUPPORTED_ALGORITHM
             : VCONV_OK;
@@ -431,9 +436,6 @@ static void conv_case(const char *cname, const vconv_conv2d_desc *d, int fd) {
         : v->kind == VCONV_BWD_DATA
             ? vconv_conv2d_bwd_data_create_for_isa(d, v->algo, v->isa, t.w.data, &op)
             : vconv_conv2d_bwd_weights_create_for_isa(d, v->algo, v->isa, &op);
-    /* WINOGRAD's own choice keeps forward's accuracy rule, which may refuse
-     * every tile where dY is smaller than the kernel (vconv.h). */
-    const int either = wino && !v->plan && (eq.P < eq.R || eq.Q < eq.S);
     CHECK(st == want || (either && st == VCONV_ERR_UNSUPPORTED_ALGORITHM), "%s %s: create returned %s",
           cname, v->name, vconv_status_string(st));
     if (st != VCONV_OK) continue;
@@ -550,14 +552,12 @@ static void transpose_case(const char *cname, const vconv_conv_transpose2d_desc 
     const int wino = v->algo == VCONV_ALGO_WINOGRAD;
     const vconv_status st = vconv_conv_transpose2d_create_for_isa(d, v->algo, v->isa, w.data,
                                                                   with_bias ? b.data : NULL, &op);
-    const int64_t r = d->kernel_h;
-    const int pad_ok = pt <= r - 1 && pl <= r - 1 && OH - d->in_height - (r - 1 - pt) + r - 1 >= 0 &&
-                       OW - d->in_width - (r - 1 - pl) + r - 1 >= 0;
-    const int tile_ok = d->stride_h == 1 && d->stride_w == 1 && d->dilation_h == 1 && d->dilation_w == 1 &&
-                        d->kernel_w == r && (r == 3 || r == 5) && pad_ok;
-    const int either = wino && tile_ok && (d->in_height < r || d->in_width < r);
-    CHECK(st == (!wino || tile_ok ? VCONV_OK : VCONV_ERR_UNSUPPORTED_ALGORITHM) ||
-              (either && st == VCONV_ERR_UNSUPPORTED_ALGORITHM),
+    int either = 0;
+    const vconv_status want =
+        wino ? winograd_want(NULL, d->stride_h == 1 && d->stride_w == 1 && d->dilation_h == 1 && d->dilation_w == 1,
+                             &eq, &either)
+             : VCONV_OK;
+    CHECK(st == want || (either && st == VCONV_ERR_UNSUPPORTED_ALGORITHM),
           "%s %s: create returned %s", cname, v->name, vconv_status_string(st));
     if (!op) continue;
     tbuf_poison(&o1);

@@ -42,6 +42,18 @@ _Noreturn static void fail(const char *msg, long long a, long long b) {
   fz_fail("backward %s: %s (%lld, %lld)", cur_what, msg, a, b);
 }
 
+/* A Winograd data plan's output against the reference, within the tile's
+ * bound on the forward convolution it runs (tests/wino_ref.c). */
+static void check_winograd(const vconv_conv2d_bwd_op *op, const wino_bwd_geom *e, const float *dy,
+                           const float *w, const float *bias, const float *out, const double *r,
+                           const double *a, const int32_t *n, int64_t count, const char *what) {
+  double *tol = malloc(sizeof(double) * (size_t)(count + 1));
+  if (!tol || !wino_bwd_data_tols(vconv_conv2d_bwd_plan_of(op), e, dy, w, bias, a, n, tol))
+    fail("no Winograd bound for the plan", 0, 0);
+  fz_check_tols(what, vconv_conv2d_bwd_plan_of(op), out, r, tol, count);
+  free(tol);
+}
+
 static void check_names(const vconv_conv2d_bwd_op *op, vconv_bwd_kind kind) {
   const vconv_isa is = vconv_conv2d_bwd_isa(op);
   const vconv_algorithm al = vconv_conv2d_bwd_algorithm(op);
@@ -193,11 +205,7 @@ static void gradients(fz *f) {
       const wino_bwd_geom e = {d.batch, d.out_channels, g.h.out, g.w.out, d.in_channels, d.in_height,
                                d.in_width, d.kernel_h, d.kernel_w, d.groups, g.h.pad_begin,
                                g.w.pad_begin, d.layout};
-      double *tol = malloc(sizeof(double) * (size_t)(nout + 1));
-      if (!wino_bwd_data_tols(vconv_conv2d_bwd_plan_of(op), &e, dysave, wsave, NULL, a, n, tol))
-        fail("no Winograd bound for the plan", 0, 0);
-      fz_check_tols("dx", vconv_conv2d_bwd_plan_of(op), out, r, tol, nout);
-      free(tol);
+      check_winograd(op, &e, dysave, wsave, NULL, out, r, a, n, nout, "dx");
     } else {
       fz_check_conv_tol(kind == VCONV_BWD_DATA ? "dx" : "dw", cur_kernel, out, r, a, n, nout);
     }
@@ -326,11 +334,7 @@ static void transposed(fz *f) {
     if (vconv_conv2d_bwd_algorithm(op) == VCONV_ALGO_WINOGRAD) {
       const wino_bwd_geom e = {d.batch, d.in_channels, d.in_height, d.in_width, d.out_channels, OH, OW,
                                d.kernel_h, d.kernel_w, d.groups, pt, pl, d.layout};
-      double *tol = malloc(sizeof(double) * (size_t)(ny + 1));
-      if (!wino_bwd_data_tols(vconv_conv2d_bwd_plan_of(op), &e, xsave, wsave, bsave, a, n, tol))
-        fail("no Winograd bound for the plan", 0, 0);
-      fz_check_tols("y", vconv_conv2d_bwd_plan_of(op), y, r, tol, ny);
-      free(tol);
+      check_winograd(op, &e, xsave, wsave, bsave, y, r, a, n, ny, "y");
     } else {
       fz_check_conv_tol("y", cur_kernel, y, r, a, n, ny);
     }

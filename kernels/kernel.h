@@ -53,6 +53,14 @@ typedef struct vconv_conv_plan {
    * values it packs or transforms on the way (im2col's matrix, Winograd's
    * transformed tiles; 0 for direct). */
   double macs, moved;
+  /* The kernel's own estimate of the cycles its loop nest takes on one core,
+   * where it models its register tiles (direct: FMA issue against FMA latency
+   * and loads, per tile call, the store of a tile), else 0.  The cost model
+   * fits to it instead of macs where it is given: a tile's efficiency varies
+   * with the shape more than a family's one rate can say (LeNet C1 on Zen 3:
+   * the blocked path 2.3x slower than spatial at batch 16, where macs alone
+   * put it ahead). */
+  double cycles;
   union {                /* the kernel's fields (memcpy'd to and from its own struct) */
     int64_t i[VCONV_PLAN_WORDS];
     double d[VCONV_PLAN_WORDS];

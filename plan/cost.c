@@ -4,9 +4,12 @@
  *
  * A plan's work is two terms and a call, as the kernel counts them in its
  * plan (vconv_conv_plan.macs, .moved): t0 the multiply-adds it issues, the
- * lanes that its vectors and register tiles pad included (direct: output
- * channels to K-blocks or the row to whole vectors; im2col and Winograd: the
- * GEMM's tiles), t1 the values it packs or transforms (im2col's matrix,
+ * lanes that its vectors and register tiles pad included (im2col and
+ * Winograd: the GEMM's tiles), or where the kernel models its own loop nest
+ * the cycles it estimates (.cycles; direct: the FMA issue of its register
+ * tiles against their FMA latency and loads, and the per-tile calls and
+ * stores, so the channels padded to K-blocks or the row to whole vectors are
+ * in it), t1 the values it packs or transforms (im2col's matrix,
  * Winograd's transformed tiles; none for direct),
  * and ns = a t0 + b t1 + c for the plan's family (a direct path, im2col, a
  * Winograd tile) on its tier: a is the
@@ -56,6 +59,7 @@ typedef struct calibration_point {
 static const calibration_point points[] = {
 #include "calibration/amd-zen5.inc"
 #include "calibration/amd-zen4.inc"
+#include "calibration/amd-zen3.inc"
     {NULL, {0}, 0, NULL, 0, 0}};
 
 typedef struct fit {
@@ -98,7 +102,7 @@ static int lanes(vconv_isa isa) {
 
 /* The family of a plan and its two work terms (the kernel's own count). */
 static int terms(const vconv_conv_kernel *k, const vconv_conv_plan *pl, double t[2]) {
-  t[0] = pl->macs;
+  t[0] = pl->cycles > 0 ? pl->cycles : pl->macs;
   t[1] = pl->moved;
   if (k->algo == VCONV_ALGO_DIRECT) return FAM_DIRECT0 + (pl->path < 3 ? pl->path : 0);
   if (k->algo == VCONV_ALGO_IM2COL) return FAM_IM2COL;

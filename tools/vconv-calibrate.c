@@ -8,8 +8,8 @@
  * then list the file in plan/cost.c (tables[]) and rebuild.  The table starts
  * with the CPU's vendor, family and model, by which the cost model picks it.
  *
- * Each time is the median of interleaved rounds (all plans of a shape, then
- * again), so a busy spell on a shared machine falls on all of them alike.
+ * Each time is the median of interleaved rounds (every plan of every shape,
+ * then again), so a busy spell on a shared machine falls on all of them alike.
  * Run it on a quiet machine; the file names the CPU it was made on.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -51,8 +51,21 @@ static const shape shapes[] = {
     {{1, 32, 28, 28, 32, 3, 3, 1, 1, 32, 0}, "depthwise 3x3, NCHW"},
 };
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
-#define ROUNDS 7
+#define ROUNDS 15
 #define MAX_PLANS 64
+
+/* One shape's plans, alive for the whole run. */
+typedef struct bench_set {
+  const shape *shape;
+  vconv_conv2d_desc d;
+  float *x, *y;
+  vconv_conv2d_op *ops[MAX_PLANS];
+  const char *names[MAX_PLANS];
+  void *ws[MAX_PLANS];
+  size_t wsn[MAX_PLANS];
+  double t[MAX_PLANS][ROUNDS];
+  int n;
+} bench_set;
 
 static double now_ns(void) {
   struct timespec t;
@@ -101,58 +114,72 @@ int main(int argc, char **argv) {
           ci.brand, ci.vendor, ci.family, ci.model, date, vconv_version(), "scalar",
           vconv_isa_name(vconv_isa_effective()), ROUNDS);
   fprintf(f, "VCONV_CAL_MACHINE(\"%s\", %d, %d)\n", ci.vendor, ci.family, ci.model);
+  /* Every plan of every shape is created first and the rounds go over all of
+   * them, so a busy spell of the shared machine (seen here: seconds long, times
+   * doubled) falls on a round or two of every shape, which the median drops,
+   * rather than on every round of one shape. */
+  static bench_set set[NSHAPES];
+  size_t nset = 0;
   for (size_t si = 0; si < NSHAPES; si++) {
     const vconv_cal_shape *sh = &shapes[si].s;
-    vconv_conv2d_desc d;
-    vconv_cal_desc(sh, &d);
+    bench_set *b = &set[nset];
+    vconv_cal_desc(sh, &b->d);
     int64_t P, Q;
-    if (vconv_conv2d_output_size(&d, &P, &Q) != VCONV_OK) continue;
+    if (vconv_conv2d_output_size(&b->d, &P, &Q) != VCONV_OK) continue;
     const size_t nx = (size_t)(sh->N * sh->C * sh->H * sh->W), ny = (size_t)(sh->N * sh->K * P * Q);
     const size_t nw = (size_t)(sh->K * (sh->C / sh->groups) * sh->R * sh->S);
-    float *x = floats(nx, 1), *w = floats(nw, 2), *y = malloc(ny * sizeof(float));
-    vconv_conv2d_op *ops[MAX_PLANS];
-    const char *names[MAX_PLANS];
-    void *ws[MAX_PLANS];
-    size_t wsn[MAX_PLANS];
-    double t[MAX_PLANS][ROUNDS];
-    int n = 0;
-    for (size_t p = 0; p < vconv_conv2d_plan_count() && n < MAX_PLANS; p++) {
+    float *w = floats(nw, 2);
+    b->shape = &shapes[si];
+    b->x = floats(nx, 1);
+    b->y = malloc(ny * sizeof(float));
+    b->n = 0;
+    for (size_t p = 0; p < vconv_conv2d_plan_count() && b->n < MAX_PLANS; p++) {
       const char *name = vconv_conv2d_plan_name(p);
       vconv_conv2d_op *op = NULL;
-      if (vconv_conv2d_create_named(&d, name, w, NULL, &op) != VCONV_OK) continue;
-      ops[n] = op;
-      names[n] = name;
-      wsn[n] = vconv_conv2d_workspace_size(op, NULL);
-      ws[n] = wsn[n] ? malloc(wsn[n]) : NULL;
-      if (ws[n]) memset(ws[n], 0, wsn[n]);
-      vconv_conv2d_run(op, x, y, ws[n], wsn[n], NULL); /* warm-up */
-      n++;
+      if (vconv_conv2d_create_named(&b->d, name, w, NULL, &op) != VCONV_OK) continue;
+      const int i = b->n++;
+      b->ops[i] = op;
+      b->names[i] = name;
+      b->wsn[i] = vconv_conv2d_workspace_size(op, NULL);
+      b->ws[i] = b->wsn[i] ? malloc(b->wsn[i]) : NULL;
+      if (b->ws[i]) memset(b->ws[i], 0, b->wsn[i]);
+      vconv_conv2d_run(op, b->x, b->y, b->ws[i], b->wsn[i], NULL); /* warm-up */
     }
-    for (int r = 0; r < ROUNDS; r++)
-      for (int i = 0; i < n; i++) {
+    free(w);
+    nset++;
+  }
+  for (int r = 0; r < ROUNDS; r++) {
+    for (size_t si = 0; si < nset; si++) {
+      bench_set *b = &set[si];
+      for (int i = 0; i < b->n; i++) {
         /* Short layers: the best of a few runs inside a round, so the clock's
          * resolution and one interrupt do not decide. */
         double best = 1e300;
         for (int k = 0; k < 3; k++) {
           const double t0 = now_ns();
-          vconv_conv2d_run(ops[i], x, y, ws[i], wsn[i], NULL);
+          vconv_conv2d_run(b->ops[i], b->x, b->y, b->ws[i], b->wsn[i], NULL);
           const double dt = now_ns() - t0;
           if (dt < best) best = dt;
         }
-        t[i][r] = best;
+        b->t[i][r] = best;
       }
-    fprintf(f, "/* %s */\n", shapes[si].why);
-    for (int i = 0; i < n; i++) {
-      qsort(t[i], ROUNDS, sizeof t[i][0], cmp);
-      fprintf(f, "VCONV_CAL(\"%s\", %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %.0f)\n",
-              names[i], (long long)sh->N, (long long)sh->C, (long long)sh->H, (long long)sh->W,
-              (long long)sh->K, (long long)sh->R, (long long)sh->S, (long long)sh->stride,
-              (long long)sh->pad, (long long)sh->groups, (long long)sh->nhwc, t[i][ROUNDS / 2]);
-      vconv_conv2d_destroy(ops[i]);
-      free(ws[i]);
     }
-    fprintf(stderr, "vconv-calibrate: shape %zu of %zu (%s): %d plans\n", si + 1, NSHAPES, shapes[si].why, n);
-    free(x), free(w), free(y);
+    fprintf(stderr, "vconv-calibrate: round %d of %d over %zu shapes\n", r + 1, ROUNDS, nset);
+  }
+  for (size_t si = 0; si < nset; si++) {
+    bench_set *b = &set[si];
+    const vconv_cal_shape *sh = &b->shape->s;
+    fprintf(f, "/* %s */\n", b->shape->why);
+    for (int i = 0; i < b->n; i++) {
+      qsort(b->t[i], ROUNDS, sizeof b->t[i][0], cmp);
+      fprintf(f, "VCONV_CAL(\"%s\", %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %.0f)\n",
+              b->names[i], (long long)sh->N, (long long)sh->C, (long long)sh->H, (long long)sh->W,
+              (long long)sh->K, (long long)sh->R, (long long)sh->S, (long long)sh->stride,
+              (long long)sh->pad, (long long)sh->groups, (long long)sh->nhwc, b->t[i][ROUNDS / 2]);
+      vconv_conv2d_destroy(b->ops[i]);
+      free(b->ws[i]);
+    }
+    free(b->x), free(b->y);
   }
   return fclose(f) == 0 ? 0 : 1;
 }

@@ -933,6 +933,11 @@ static int direct_plan(const vconv_conv_shape *s, const vconv_machine *m, int pa
     p->macs = pl.path == PATH_BLOCKED
                   ? taps * (double)s->Q * reads * (double)pl.kb
                   : taps * (double)(cdiv(s->Q, VEC_W) * VEC_W) * reads * (double)pl.kt;
+    /* The path models count per input channel, tap and output row of one group. */
+    int64_t nblk;
+    const double cyc = pl.path == PATH_BLOCKED ? blocked_cost(s, pl.nv, &nblk)
+                                               : spatial_cost(s, pl.kt, pl.nq, &nblk);
+    p->cycles = cyc * taps * (double)s->Cg * (double)(s->conn ? 1 : s->G);
   }
   memcpy(&p->own, &pl, sizeof pl);
   return 1;

@@ -8,7 +8,11 @@
  *          (zero padded).  The register tile is T output pixels of one row x
  *          NV vectors of output channels; for each input channel and tap the
  *          kernel loads NV weight vectors, broadcasts one input value per
- *          pixel and does T x NV FMAs (direct_ukernels.h).  NCHW input is read
+ *          pixel and does T x NV FMAs (direct_ukernels.h).  A task keeps a
+ *          tile buffer for every row tile of its rows and runs them chunk by
+ *          chunk of input channels, so a chunk's weights stay in L1 for all of
+ *          them (a tile over all channels would reread the K-block's weights
+ *          from L2 per tile).  NCHW input is read
  *          in place; NHWC input is first transposed into a per-task CHW panel.
  *          Tiles go to NCHW through VEC_W x VEC_W transposes, to NHWC
  *          directly.  With one vector (few output channels per group) the
@@ -188,6 +192,7 @@ typedef struct plan {
   int64_t rows, rblocks; /* output rows per task, row blocks */
   int64_t panel_rows;    /* NHWC: input rows of a task's panel */
   int block_major;       /* task order: channel block outer (else image outer) */
+  int chunk;             /* blocked: CB-channel blocks per pass over the task's tiles */
 } plan;
 
 /* Input channels of group g that any of output channels [k0, k1) of the group reads. */
@@ -216,6 +221,18 @@ static int sp_ktmax(int nq) {
   return k;
 }
 
+/* Blocked: the CB-channel blocks whose weights (every tap, one K-block of kb
+ * channels) and input rows (the R rows an output row reads) fit L1 together,
+ * at least one. */
+static int chunk_blocks(const vconv_conv_shape *s, int64_t kb) {
+  const double l1 = 24.0 * 1024; /* of 32 KB and up, the rest for the tiles and stack */
+  const double per_block = (double)CB * (double)(s->R * s->S * kb) * sizeof(float) +
+                           (double)CB * (double)(s->R * s->W) * sizeof(float);
+  int n = (int)(l1 / per_block);
+  if (n < 1) n = 1;
+  return (int)min64(n, cdiv(s->Cg, CB));
+}
+
 /*
  * Cycles per (input channel, tap, output row), summed over the channel blocks:
  * the largest of the FMA issue time (2 per cycle), the FMA latency (4 cycles
@@ -236,9 +253,11 @@ static double blocked_cost(const vconv_conv_shape *s, int nv, int64_t *nblk) {
     for (int64_t b = 0; b < n; b++)
       c += (double)connected_union(s, g, b * kb, min64(s->Kg, (b + 1) * kb));
   *nblk = n;
-  /* + per tile call: the accumulators in and out and the tile's store (a
-   * transpose per vector for NCHW), spread over the channels and taps. */
-  const double per_tile = 40.0 + 20.0 * nv * (double)cdiv((int64_t)(t + 0.5), VEC_W);
+  /* + per tile: a call per chunk of channels (the accumulators in and out)
+   * and the tile's store (a transpose per vector for NCHW), spread over the
+   * channels and taps. */
+  const double calls = (double)cdiv(s->Cg, CB * (int64_t)chunk_blocks(s, kb));
+  const double per_tile = 40.0 * calls + 20.0 * nv * (double)cdiv((int64_t)(t + 0.5), VEC_W);
   return c / (double)s->Cg * (double)tiles *
          (tile_cycles(t * nv, t + nv) + per_tile / (double)(s->Cg * s->R * s->S));
 }
@@ -331,6 +350,7 @@ static int make_plan(const vconv_conv_shape *s, plan *pl, int force) {
   pl->rblocks = cdiv(s->P, pl->rows);
   pl->panel_rows = min64(s->H, (pl->rows - 1) * s->sh + (s->R - 1) * s->dh + 1);
   pl->block_major = s->K * s->Cg * s->R * s->S > s->C * s->H * s->W + s->K * s->P * s->Q;
+  pl->chunk = chunk_blocks(s, pl->kb);
   return 1;
 }
 
@@ -417,8 +437,10 @@ typedef struct scratch_layout {
 static void scratch_of(const vconv_conv_shape *s, const plan *pl, scratch_layout *L) {
   L->runs = s->conn && pl->path != PATH_DEPTHWISE ? round64((size_t)(s->Cg + 1) * 2 * sizeof(int64_t)) : 0;
   size_t tile = 0;
-  if (pl->path == PATH_BLOCKED) /* rows rounded up for the NCHW store's transposes */
-    tile = (size_t)(cdiv(pl->tmax, VEC_W) * VEC_W * pl->kb) * sizeof(float);
+  if (pl->path == PATH_BLOCKED) /* a slot per row tile of the task's rows, rows rounded
+                                  * up for the NCHW store's transposes */
+    tile = (size_t)(pl->rows * cdiv(s->Q, pl->tmax) * cdiv(pl->tmax, VEC_W) * VEC_W * pl->kb) *
+           sizeof(float);
   else if (s->layout == VCONV_LAYOUT_NHWC)
     tile = (size_t)pl->kt * (size_t)pl->nq * VEC_W * sizeof(float);
   L->tile = round64(tile);
@@ -528,8 +550,8 @@ static void bk_store_nchw(const vconv_conv_shape *s, const float *acc, int T, in
     const int nk = (int)min64(VEC_W, kvalid - v * VEC_W);
     for (int q0 = 0; q0 < T; q0 += VEC_W) {
       const int m = T - q0 < VEC_W ? T - q0 : VEC_W;
-      /* Rows past T are the tile buffer's padding (finite, zeroed per task or
-       * left by a wider tile): their lanes are never stored. */
+      /* Rows past T are the slot's padding (finite: set to the bias with the
+       * slot): their lanes are never stored. */
       vf r[VEC_W];
       const float *src = acc + q0 * kb + v * VEC_W;
       for (int i = 0; i < VEC_W; i++) r[i] = vf_loadu(src + i * kb);
@@ -628,12 +650,13 @@ static void blocked_pass(const vconv_conv_shape *s, const plan *pl, const in_vie
                          const float *wblk, const int64_t *runs, int64_t nruns, float *tile,
                          int kind, int64_t q0, int64_t a, int64_t b, int64_t r0, int64_t r1,
                          int64_t ih0, const bk_cols *cols, int ncols, const float *pf,
-                         int64_t pf_lines, const float *init) {
+                         int64_t pf_lines, int64_t w0, int64_t w1) {
   const bk_fn fn = kind == BK_SLIDE ? bk_slide_tab[s->S][b - a] : bk_tab[kind][pl->nv][b - a];
   for (int64_t ri = 0; ri < nruns; ri++) {
     bk_args ar;
-    ar.c0 = runs[2 * ri];
-    ar.c1 = runs[2 * ri + 1];
+    ar.c0 = max64(runs[2 * ri], w0);
+    ar.c1 = min64(runs[2 * ri + 1], w1);
+    if (ar.c0 >= ar.c1) continue;
     ar.in = iv->base + ar.c0 * iv->plane + (ih0 - iv->ih_lo) * s->W + (q0 + a) * s->sw - s->pl;
     ar.w = wblk;
     ar.acc = tile + a * pl->kb;
@@ -648,9 +671,10 @@ static void blocked_pass(const vconv_conv_shape *s, const plan *pl, const in_vie
     ar.in_s = s->dw;
     ar.in_c = iv->plane;
     ar.in_q = s->sw;
-    ar.init = ri == 0 ? init : NULL; /* later runs add to the first run's sums */
-    ar.pf = ri == 0 ? pf : NULL;
-    ar.pf_lines = ri == 0 ? pf_lines : 0;
+    ar.pf = pf;
+    ar.pf_lines = pf_lines;
+    pf = NULL; /* once per pass */
+    pf_lines = 0;
     fn(&ar);
   }
 }
@@ -661,7 +685,7 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
   scratch_layout L;
   scratch_of(s, pl, &L);
   int64_t dense_runs[2], *runs = s->conn ? (int64_t *)(void *)ws : dense_runs;
-  float *tile = (float *)(void *)(ws + L.runs);
+  float *tiles_buf = (float *)(void *)(ws + L.runs);
   float *panel = (float *)(void *)(ws + L.runs + L.tile);
   const int64_t ntiles = cdiv(s->Q, pl->tmax);
   bk_pass *passes = (bk_pass *)(void *)(ws + L.runs + L.tile + L.panel);
@@ -675,7 +699,9 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
   task_rows(s, pl, rb, &p0, &p1, &ih_lo, &ih_n);
   const int64_t kb = pl->kb, RS = s->R * s->S;
   const int64_t tiles = tile_programs(s, pl, passes, cols, first, range);
-  for (int64_t i = 0; i < cdiv(pl->tmax, VEC_W) * VEC_W * kb; i += VEC_W) vf_storeu(tile + i, vf_zero());
+  /* A slot per row tile of the task's rows, rows rounded up for the NCHW store. */
+  const int64_t slot = cdiv(pl->tmax, VEC_W) * VEC_W * kb;
+  const int64_t nchunks = cdiv(s->Cg, (int64_t)pl->chunk * CB);
   int64_t panel_g = -1;
 
   for (int64_t bi = unit * pl->per_task; bi < (unit + 1) * pl->per_task; bi++) {
@@ -695,12 +721,15 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
       iv.ih_lo = 0;
       iv.plane = s->H * s->W;
     }
-    float binit[NVMAX * VEC_W];
+    vf binit[NVMAX];
     for (int64_t i = 0; i < kb; i += VEC_W) {
       const int64_t m = bias ? kvalid - i : 0;
       const float *b = bias ? bias + g * s->Kg + k0 + i : NULL;
-      vf_storeu(binit + i, m <= 0 ? vf_zero() : m >= VEC_W ? vf_loadu(b) : vf_load_part(b, (int)m));
+      binit[i / VEC_W] = m <= 0 ? vf_zero() : m >= VEC_W ? vf_loadu(b) : vf_load_part(b, (int)m);
     }
+    /* Every slot starts from the bias, its padding rows included (finite). */
+    for (int64_t i = 0; i < (p1 - p0) * tiles * slot; i += kb)
+      for (int64_t v = 0; v < kb / VEC_W; v++) vf_storeu(tiles_buf + i + v * VEC_W, binit[v]);
     const float *wblk = packed + bi * kb * s->Cg * RS;
     const int64_t nruns = channel_runs(s, g, k0, k0 + kvalid, runs);
 
@@ -710,29 +739,39 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
      * and input out of L2 (AlexNet conv4: 442 KB per block). */
     const int64_t wfl = kb * s->Cg * RS, pf_floats = min64(wfl, PF_AHEAD_FLOATS);
     const int64_t span = pl->block_major ? s->N * pl->rblocks : pl->rblocks;
-    const int64_t pf_share = cdiv(cdiv(pf_floats, 16), span * pl->rows * tiles);
+    const int64_t calls = pl->rows * tiles * nchunks;
+    const int64_t pf_share = cdiv(cdiv(pf_floats, 16), span * calls);
     const float *pf = packed + (bi + 1 < s->G * pl->nblk ? bi + 1 : 0) * wfl +
-                      ((pl->block_major ? n * pl->rblocks : 0) + rb) * pl->rows * tiles * pf_share * 16;
-    for (int64_t p = p0; p < p1; p++) {
-      int64_t r0, r1;
-      valid_range(p * s->sh - s->pt, s->dh, s->H, s->R, &r0, &r1);
-      const int64_t ih0 = p * s->sh - s->pt + r0 * s->dh;
+                      ((pl->block_major ? n * pl->rblocks : 0) + rb) * calls * pf_share * 16;
+    /* Channel chunks outermost: a chunk's weights (chunk x CB channels, every
+     * tap) stay in L1 while every row tile of the task's rows uses them, where
+     * a tile over all channels would stream the block's weights from L2 once
+     * per tile (AlexNet conv3: 147 KB per 4-5 pixels). */
+    for (int64_t ch = 0; ch < nchunks; ch++) {
+      const int64_t w0 = ch * pl->chunk * CB, w1 = min64(s->Cg, w0 + pl->chunk * CB);
+      for (int64_t p = p0; p < p1; p++) {
+        int64_t r0, r1;
+        valid_range(p * s->sh - s->pt, s->dh, s->H, s->R, &r0, &r1);
+        if (r1 <= r0) continue;
+        const int64_t ih0 = p * s->sh - s->pt + r0 * s->dh;
+        for (int64_t ti = 0; ti < tiles; ti++) {
+          const int64_t q0 = ti * s->Q / tiles;
+          float *tile = tiles_buf + ((p - p0) * tiles + ti) * slot;
+          for (int64_t i = first[ti]; i < first[ti + 1]; i++) {
+            const bk_pass *ps = &passes[i];
+            blocked_pass(s, pl, &iv, wblk, runs, nruns, tile, ps->kind, q0, ps->a, ps->b, r0, r1,
+                         ih0, cols + ps->col0, ps->ncols, ps->main ? pf : NULL,
+                         ps->main ? pf_share : 0, w0, w1);
+            if (ps->main) pf += pf_share * 16;
+          }
+        }
+      }
+    }
+    for (int64_t p = p0; p < p1; p++)
       for (int64_t ti = 0; ti < tiles; ti++) {
         const int64_t q0 = ti * s->Q / tiles;
         const int T = (int)((ti + 1) * s->Q / tiles - q0);
-        /* The main pass (first, and over the whole tile) starts from the bias;
-         * without one the tile is set here. */
-        const int main_first = r1 > r0 && first[ti] < first[ti + 1] && passes[first[ti]].main;
-        if (!main_first)
-          for (int64_t q = 0; q < T; q++)
-            for (int64_t i = 0; i < kb; i += VEC_W) vf_storeu(tile + q * kb + i, vf_loadu(binit + i));
-        for (int64_t i = first[ti]; r1 > r0 && i < first[ti + 1]; i++) {
-          const bk_pass *ps = &passes[i];
-          blocked_pass(s, pl, &iv, wblk, runs, nruns, tile, ps->kind, q0, ps->a, ps->b, r0, r1, ih0,
-                       cols + ps->col0, ps->ncols, ps->main ? pf : NULL, ps->main ? pf_share : 0,
-                       ps->main ? binit : NULL);
-          if (ps->main) pf += pf_share * 16;
-        }
+        const float *tile = tiles_buf + ((p - p0) * tiles + ti) * slot;
         if (s->layout == VCONV_LAYOUT_NCHW && s->P * s->Q > 1)
           bk_store_nchw(s, tile, T, kb, kvalid,
                         out + ((n * s->K + g * s->Kg + k0) * s->P + p) * s->Q + q0, s->P * s->Q);
@@ -742,7 +781,6 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
           bk_store_nhwc(s, tile, T, kb, kvalid,
                         out + ((n * s->P + p) * s->Q + q0) * s->K + g * s->Kg + k0);
       }
-    }
   }
 }
 

@@ -25,8 +25,7 @@ typedef struct bk_cols {
 typedef struct bk_args {
   const float *in;   /* input channel c0, first tap row, pixel 0 of the tile at column 0 */
   const float *w;    /* the K-block's packed weights: [cb][r][c in cb][s][NV * VEC_W] */
-  float *acc;        /* T x NV * VEC_W floats, written back; read unless init */
-  const float *init; /* NV * VEC_W start values for every pixel (the bias), or NULL */
+  float *acc;        /* T x NV * VEC_W floats, read and written back */
   int64_t c0, c1;    /* input channels [c0, c1) of the group */
   int64_t Cg, R, S;  /* for the packed weight layout */
   int64_t r0, nr;    /* tap rows r0 .. r0+nr-1 */
@@ -78,7 +77,7 @@ DC_INLINE void bk_body_edges(const bk_args *a, const int T, const int NV, const 
   for (int q = 0; q < T; q++)
     DC_UNROLL
     for (int v = 0; v < NV; v++)
-      acc[q][v] = vf_loadu(a->init ? a->init + v * VEC_W : a->acc + q * kb + v * VEC_W);
+      acc[q][v] = vf_loadu(a->acc + q * kb + v * VEC_W);
   for (int64_t c0 = a->c0; c0 < c1;) {
     const int64_t blk = c0 / CB, cend = c1 < (blk + 1) * CB ? c1 : (blk + 1) * CB;
     const int64_t cn = cend - c0, cbn = a->Cg - blk * CB < CB ? a->Cg - blk * CB : CB;
@@ -152,7 +151,7 @@ DC_INLINE void bk_body_plain(const bk_args *a, const int T, const int NV, const 
   for (int q = 0; q < T; q++)
     DC_UNROLL
     for (int v = 0; v < NV; v++) {
-      acc[q][v] = vf_loadu(a->init ? a->init + v * VEC_W : a->acc + q * kb + v * VEC_W);
+      acc[q][v] = vf_loadu(a->acc + q * kb + v * VEC_W);
       acc2[q][v] = vf_zero();
     }
   for (int64_t c0 = a->c0; c0 < c1;) {
@@ -220,7 +219,7 @@ DC_INLINE void bk_body_slide(const bk_args *a, const int T, const int S) {
   vf acc[TMAX], acc2[TMAX];
   DC_UNROLL
   for (int q = 0; q < T; q++) {
-    acc[q] = vf_loadu(a->init ? a->init : a->acc + q * kb);
+    acc[q] = vf_loadu(a->acc + q * kb);
     acc2[q] = vf_zero();
   }
   for (int64_t c0 = a->c0; c0 < c1;) {

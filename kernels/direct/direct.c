@@ -223,14 +223,13 @@ static int sp_ktmax(int nq) {
 
 /* Blocked: the CB-channel blocks whose weights (every tap, one K-block of kb
  * channels) and input rows (the R rows an output row reads) fit L1 together,
- * at least one. */
+ * at least one.  Tap rows are not split: AlexNet conv1 (3 channels, 11 rows
+ * of 11 taps, 53 KB) ran 5% slower in chunks of 4 rows that fit than whole
+ * (Zen 3), its tiles then three calls each. */
 static int chunk_blocks(const vconv_conv_shape *s, int64_t kb) {
   const double l1 = 24.0 * 1024; /* of 32 KB and up, the rest for the tiles and stack */
-  const double per_block = (double)CB * (double)(s->R * s->S * kb) * sizeof(float) +
-                           (double)CB * (double)(s->R * s->W) * sizeof(float);
-  int n = (int)(l1 / per_block);
-  if (n < 1) n = 1;
-  return (int)min64(n, cdiv(s->Cg, CB));
+  const double per_block = (double)CB * (double)(s->R * (s->S * kb + s->W)) * sizeof(float);
+  return (int)max64(1, min64((int64_t)(l1 / per_block), cdiv(s->Cg, CB)));
 }
 
 /*
@@ -437,10 +436,9 @@ typedef struct scratch_layout {
 static void scratch_of(const vconv_conv_shape *s, const plan *pl, scratch_layout *L) {
   L->runs = s->conn && pl->path != PATH_DEPTHWISE ? round64((size_t)(s->Cg + 1) * 2 * sizeof(int64_t)) : 0;
   size_t tile = 0;
-  if (pl->path == PATH_BLOCKED) /* a slot per row tile of the task's rows, rows rounded
-                                  * up for the NCHW store's transposes */
-    tile = (size_t)(pl->rows * cdiv(s->Q, pl->tmax) * cdiv(pl->tmax, VEC_W) * VEC_W * pl->kb) *
-           sizeof(float);
+  if (pl->path == PATH_BLOCKED) /* a buffer row per output row of the task, its pixels
+                                  * rounded up for the NCHW store's transposes */
+    tile = (size_t)(pl->rows * cdiv(s->Q, VEC_W) * VEC_W * pl->kb) * sizeof(float);
   else if (s->layout == VCONV_LAYOUT_NHWC)
     tile = (size_t)pl->kt * (size_t)pl->nq * VEC_W * sizeof(float);
   L->tile = round64(tile);
@@ -699,8 +697,11 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
   task_rows(s, pl, rb, &p0, &p1, &ih_lo, &ih_n);
   const int64_t kb = pl->kb, RS = s->R * s->S;
   const int64_t tiles = tile_programs(s, pl, passes, cols, first, range);
-  /* A slot per row tile of the task's rows, rows rounded up for the NCHW store. */
-  const int64_t slot = cdiv(pl->tmax, VEC_W) * VEC_W * kb;
+  /* A buffer row [pixel][kb] per output row of the task, its pixels rounded up
+   * to whole vectors for the NCHW store's transposes: the row is stored at
+   * once, with partial vectors only at its end (AMD's masked stores are slow,
+   * and tiles of 4-6 pixels would all be partial). */
+  const int64_t slot = cdiv(s->Q, VEC_W) * VEC_W * kb;
   const int64_t nchunks = cdiv(s->Cg, (int64_t)pl->chunk * CB);
   int64_t panel_g = -1;
 
@@ -728,7 +729,7 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
       binit[i / VEC_W] = m <= 0 ? vf_zero() : m >= VEC_W ? vf_loadu(b) : vf_load_part(b, (int)m);
     }
     /* Every slot starts from the bias, its padding rows included (finite). */
-    for (int64_t i = 0; i < (p1 - p0) * tiles * slot; i += kb)
+    for (int64_t i = 0; i < (p1 - p0) * slot; i += kb)
       for (int64_t v = 0; v < kb / VEC_W; v++) vf_storeu(tiles_buf + i + v * VEC_W, binit[v]);
     const float *wblk = packed + bi * kb * s->Cg * RS;
     const int64_t nruns = channel_runs(s, g, k0, k0 + kvalid, runs);
@@ -743,8 +744,8 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
     const int64_t pf_share = cdiv(cdiv(pf_floats, 16), span * calls);
     const float *pf = packed + (bi + 1 < s->G * pl->nblk ? bi + 1 : 0) * wfl +
                       ((pl->block_major ? n * pl->rblocks : 0) + rb) * calls * pf_share * 16;
-    /* Channel chunks outermost: a chunk's weights (chunk x CB channels, every
-     * tap) stay in L1 while every row tile of the task's rows uses them, where
+    /* Channel chunks outermost: a chunk's weights stay in L1 while every row
+     * tile of the task's rows uses them, where
      * a tile over all channels would stream the block's weights from L2 once
      * per tile (AlexNet conv3: 147 KB per 4-5 pixels). */
     for (int64_t ch = 0; ch < nchunks; ch++) {
@@ -756,7 +757,7 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
         const int64_t ih0 = p * s->sh - s->pt + r0 * s->dh;
         for (int64_t ti = 0; ti < tiles; ti++) {
           const int64_t q0 = ti * s->Q / tiles;
-          float *tile = tiles_buf + ((p - p0) * tiles + ti) * slot;
+          float *tile = tiles_buf + (p - p0) * slot + q0 * kb;
           for (int64_t i = first[ti]; i < first[ti + 1]; i++) {
             const bk_pass *ps = &passes[i];
             blocked_pass(s, pl, &iv, wblk, runs, nruns, tile, ps->kind, q0, ps->a, ps->b, r0, r1,
@@ -767,20 +768,16 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
         }
       }
     }
-    for (int64_t p = p0; p < p1; p++)
-      for (int64_t ti = 0; ti < tiles; ti++) {
-        const int64_t q0 = ti * s->Q / tiles;
-        const int T = (int)((ti + 1) * s->Q / tiles - q0);
-        const float *tile = tiles_buf + ((p - p0) * tiles + ti) * slot;
-        if (s->layout == VCONV_LAYOUT_NCHW && s->P * s->Q > 1)
-          bk_store_nchw(s, tile, T, kb, kvalid,
-                        out + ((n * s->K + g * s->Kg + k0) * s->P + p) * s->Q + q0, s->P * s->Q);
-        else if (s->layout == VCONV_LAYOUT_NCHW) /* 1x1 output: NCHW is NHWC */
-          bk_store_nhwc(s, tile, T, kb, kvalid, out + n * s->K + g * s->Kg + k0);
-        else
-          bk_store_nhwc(s, tile, T, kb, kvalid,
-                        out + ((n * s->P + p) * s->Q + q0) * s->K + g * s->Kg + k0);
-      }
+    for (int64_t p = p0; p < p1; p++) {
+      const float *row = tiles_buf + (p - p0) * slot;
+      if (s->layout == VCONV_LAYOUT_NCHW && s->P * s->Q > 1)
+        bk_store_nchw(s, row, (int)s->Q, kb, kvalid,
+                      out + ((n * s->K + g * s->Kg + k0) * s->P + p) * s->Q, s->P * s->Q);
+      else if (s->layout == VCONV_LAYOUT_NCHW) /* 1x1 output: NCHW is NHWC */
+        bk_store_nhwc(s, row, (int)s->Q, kb, kvalid, out + n * s->K + g * s->Kg + k0);
+      else
+        bk_store_nhwc(s, row, (int)s->Q, kb, kvalid, out + ((n * s->P + p) * s->Q) * s->K + g * s->Kg + k0);
+    }
   }
 }
 

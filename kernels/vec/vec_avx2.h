@@ -15,12 +15,19 @@ static inline vf vf_zero(void) { return _mm256_setzero_ps(); }
 static inline vf vf_set1(float x) { return _mm256_set1_ps(x); }
 static inline vf vf_loadu(const float *p) { return _mm256_loadu_ps(p); }
 static inline void vf_storeu(float *p, vf v) { _mm256_storeu_ps(p, v); }
-/* Not vmaskmovps, nor a copy through a buffer: see vec_x86_part.h. */
+/* Tails: not vmaskmovps, nor a copy through a buffer (vec_x86_part.h). */
 static inline vf vf_load_part(const float *p, int n) {
   if (n <= 4) return _mm256_zextps128_ps256(x86_load4_part_(p, n));
   return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(p)), x86_load4_part_(p + 4, n - 4), 1);
 }
-static inline void vf_store_part(float *p, vf v, int n) { _mm256_maskstore_ps(p, vf_mask_(n), v); }
+static inline void vf_store_part(float *p, vf v, int n) {
+  if (n <= 4) {
+    x86_store4_part_(p, _mm256_castps256_ps128(v), n);
+    return;
+  }
+  _mm_storeu_ps(p, _mm256_castps256_ps128(v));
+  x86_store4_part_(p + 4, _mm256_extractf128_ps(v, 1), n - 4);
+}
 static inline vf vf_add(vf a, vf b) { return _mm256_add_ps(a, b); }
 static inline vf vf_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
 static inline vf vf_div(vf a, vf b) { return _mm256_div_ps(a, b); }
@@ -79,8 +86,12 @@ static inline void vf_store_i32(int32_t *p, vf v, int n) {
   const __m256i i = _mm256_cvttps_epi32(v);
   if (n == VEC_W)
     _mm256_storeu_si256((__m256i *)(void *)p, i);
-  else
-    _mm256_maskstore_epi32((int *)p, vf_mask_(n), i);
+  else if (n <= 4)
+    x86_store4i_part_(p, _mm256_castsi256_si128(i), n);
+  else {
+    _mm_storeu_si128((__m128i *)(void *)p, _mm256_castsi256_si128(i));
+    x86_store4i_part_(p + 4, _mm256_extracti128_si256(i, 1), n - 4);
+  }
 }
 /* p[0 .. n-1] (int32) as floats, other lanes 0. */
 static inline vf vf_load_i32(const int32_t *p, int n) {

@@ -13,11 +13,7 @@ static inline vf vf_set1(float x) { return _mm_set1_ps(x); }
 static inline vf vf_loadu(const float *p) { return _mm_loadu_ps(p); }
 static inline void vf_storeu(float *p, vf v) { _mm_storeu_ps(p, v); }
 static inline vf vf_load_part(const float *p, int n) { return x86_load4_part_(p, n); }
-static inline void vf_store_part(float *p, vf v, int n) {
-  float t[4];
-  _mm_storeu_ps(t, v);
-  for (int i = 0; i < n; i++) p[i] = t[i];
-}
+static inline void vf_store_part(float *p, vf v, int n) { x86_store4_part_(p, v, n); }
 static inline vf vf_add(vf a, vf b) { return _mm_add_ps(a, b); }
 static inline vf vf_mul(vf a, vf b) { return _mm_mul_ps(a, b); }
 static inline vf vf_div(vf a, vf b) { return _mm_div_ps(a, b); }
@@ -59,16 +55,7 @@ static inline vf vf_pick_match(vf x, vf y, vf a, vf b) {
   return _mm_blendv_ps(b, a, _mm_or_ps(_mm_cmpeq_ps(x, y), _mm_cmpunord_ps(x, x)));
 }
 /* Lanes 0 .. n-1 (whole numbers below 2^24) as int32 at p. */
-static inline void vf_store_i32(int32_t *p, vf v, int n) {
-  const __m128i i = _mm_cvttps_epi32(v);
-  if (n == VEC_W) {
-    _mm_storeu_si128((__m128i *)(void *)p, i);
-    return;
-  }
-  int32_t t[4];
-  _mm_storeu_si128((__m128i *)(void *)t, i);
-  for (int l = 0; l < n; l++) p[l] = t[l];
-}
+static inline void vf_store_i32(int32_t *p, vf v, int n) { x86_store4i_part_(p, _mm_cvttps_epi32(v), n); }
 /* p[0 .. n-1] (int32) as floats, other lanes 0. */
 static inline vf vf_load_i32(const int32_t *p, int n) { return _mm_cvtepi32_ps(x86_load4i_part_(p, n)); }
 /* The inverse of vf_deinterleave: e0 o0 e1 o1 ... into lo (first) and hi. */

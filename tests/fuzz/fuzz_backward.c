@@ -54,6 +54,55 @@ static void check_winograd(const vconv_conv2d_bwd_op *op, const wino_bwd_geom *e
   free(tol);
 }
 
+/* update_weights on a data operator gives the bits of a new operator with
+ * the same plan and the new weights (the old ones reversed and negated,
+ * unconnected pairs NaN), copies them, and refuses what it must; a weights
+ * operator has no weights to update. */
+static void check_update(vconv_conv2d_bwd_op *op, const vconv_conv2d_desc *d, vconv_bwd_kind kind,
+                         const float *wsave, int64_t nw, const float *dy, int64_t nout, void *ws,
+                         size_t wsn, const vconv_parallel *par) {
+  cur_what = "update_weights";
+  fbuf wb, ob, zb;
+  const int64_t taps = d->kernel_h * d->kernel_w;
+  float *w2 = fbuf_alloc(&wb, sizeof(float) * (size_t)(nw > 0 ? nw : 1), 0);
+  for (int64_t i = 0; i < nw; i++) {
+    const int64_t pair = i / taps, j = pair * taps + (taps - 1 - i % taps);
+    w2[i] = d->connections && !d->connections[pair] ? NAN : -(wsave ? wsave[j] : 1.0f);
+  }
+  vconv_status st = vconv_conv2d_bwd_update_weights(op, NULL, NULL);
+  if (st != VCONV_ERR_NULL_POINTER) fail("update_weights without weights", st, 0);
+  const float one = 1.0f;
+  st = vconv_conv2d_bwd_update_weights(op, w2, &one); /* a data operator has no bias */
+  if (st != VCONV_ERR_INVALID_ARGUMENT) fail("update_weights gave a bias to an operator without one", st, 0);
+  st = vconv_conv2d_bwd_update_weights(op, w2, NULL);
+  if (kind == VCONV_BWD_WEIGHTS || nw <= 0 || !wsave) {
+    if (kind == VCONV_BWD_WEIGHTS && st != VCONV_ERR_INVALID_ARGUMENT)
+      fail("update_weights on a weights operator", st, 0);
+    fbuf_free(&wb);
+    cur_what = "run";
+    return;
+  }
+  if (st != VCONV_OK) fail("update_weights refused weights create accepted", st, 0);
+  vconv_conv2d_bwd_op *fresh = NULL;
+  st = vconv_conv2d_bwd_create_named(d, vconv_conv2d_bwd_plan_of(op), w2, &fresh);
+  if (st != VCONV_OK) fail("create_named refused the plan an operator runs", st, 0);
+  for (int64_t i = 0; i < nw; i++) w2[i] = NAN; /* copied: ours no longer matter */
+  float *o = fbuf_alloc(&ob, sizeof(float) * (size_t)(nout ? nout : 1), 0);
+  float *z = fbuf_alloc(&zb, sizeof(float) * (size_t)(nout ? nout : 1), 0);
+  st = vconv_conv2d_bwd_data_run(op, dy, o, ws, wsn, par);
+  if (st != VCONV_OK) fail("run after update_weights failed", st, 0);
+  st = vconv_conv2d_bwd_data_run(fresh, dy, z, NULL, 0, NULL);
+  if (st != VCONV_OK) fail("run of a new operator with the updated weights failed", st, 0);
+  for (int64_t i = 0; i < nout; i++)
+    if (memcmp(&o[i], &z[i], sizeof(float)) != 0 && !(isnan(o[i]) && isnan(z[i])))
+      fail("update_weights differs from a new operator with the same plan", i, nout);
+  vconv_conv2d_bwd_destroy(fresh);
+  fbuf_free(&wb);
+  fbuf_free(&ob);
+  fbuf_free(&zb);
+  cur_what = "run";
+}
+
 static void check_names(const vconv_conv2d_bwd_op *op, vconv_bwd_kind kind) {
   const vconv_isa is = vconv_conv2d_bwd_isa(op);
   const vconv_algorithm al = vconv_conv2d_bwd_algorithm(op);
@@ -213,6 +262,7 @@ static void gradients(fz *f) {
     free(r);
     free(n);
   }
+  if (work <= FZ_MAX_RUN_WORK / 4) check_update(op, &d, kind, wsave, nw, dysave, nout, ws.ptr, ws.size, par);
 free_run:
   fz_ws_free(&ws);
   free(dysave);

@@ -50,6 +50,58 @@ static void check_op(const vconv_conv2d_op *op, int explicit_variant, vconv_algo
   if (!nm || strcmp(nm, want) != 0) fail("kernel_name disagrees with algorithm/isa", 0, 0);
 }
 
+/* update_weights gives the bits a new operator with the same plan and the
+ * new weights gives (vconv.h), copies what it is given, and refuses what it
+ * must.  The new weights are the old ones reversed and negated (unconnected
+ * pairs stay NaN: they are never read), the new bias the old one negated. */
+static void check_update(vconv_conv2d_op *op, const vconv_conv2d_desc *d, const float *wsave,
+                         int64_t nw, const float *bsave, int bias, const float *x, int64_t nout,
+                         void *ws, size_t wsn, const vconv_parallel *par) {
+  cur_what = "update_weights";
+  const int64_t taps = d->kernel_h * d->kernel_w;
+  fbuf wb, bb = {0}, yb, zb;
+  float *w2 = fbuf_alloc(&wb, sizeof(float) * (size_t)(nw ? nw : 1), 0);
+  for (int64_t i = 0; i < nw; i++) {
+    const int64_t pair = i / taps, j = pair * taps + (taps - 1 - i % taps);
+    w2[i] = d->connections && !d->connections[pair] ? NAN : -wsave[j];
+  }
+  float *b2 = NULL;
+  if (bias && bsave) {
+    b2 = fbuf_alloc(&bb, sizeof(float) * (size_t)d->out_channels, 0);
+    for (int64_t k = 0; k < d->out_channels; k++) b2[k] = -bsave[k];
+  }
+  vconv_status st = vconv_conv2d_update_weights(op, NULL, b2);
+  if (st != VCONV_ERR_NULL_POINTER) fail("update_weights without weights", st, 0);
+  if (!bias) {
+    const float one = 1.0f;
+    st = vconv_conv2d_update_weights(op, w2, &one);
+    if (st != VCONV_ERR_INVALID_ARGUMENT) fail("update_weights gave a bias to an operator without one", st, 0);
+  }
+  st = vconv_conv2d_update_weights(op, w2, b2);
+  if (st != VCONV_OK) fail("update_weights refused weights create accepted", st, 0);
+  vconv_conv2d_op *fresh = NULL;
+  st = vconv_conv2d_create_named(d, vconv_conv2d_plan_of(op), w2, bias ? b2 : NULL, &fresh);
+  if (st != VCONV_OK) fail("create_named refused the plan an operator runs", st, 0);
+  for (int64_t i = 0; i < nw; i++) w2[i] = NAN; /* copied: ours no longer matter */
+  if (b2)
+    for (int64_t k = 0; k < d->out_channels; k++) b2[k] = NAN;
+  float *y = fbuf_alloc(&yb, sizeof(float) * (size_t)(nout ? nout : 1), 0);
+  float *z = fbuf_alloc(&zb, sizeof(float) * (size_t)(nout ? nout : 1), 0);
+  st = vconv_conv2d_run(op, x, y, ws, wsn, par);
+  if (st != VCONV_OK) fail("run after update_weights failed", st, 0);
+  st = vconv_conv2d_run(fresh, x, z, NULL, 0, NULL);
+  if (st != VCONV_OK) fail("run of a new operator with the updated weights failed", st, 0);
+  for (int64_t i = 0; i < nout; i++)
+    if (memcmp(&y[i], &z[i], sizeof(float)) != 0 && !(isnan(y[i]) && isnan(z[i])))
+      fail("update_weights differs from a new operator with the same plan", i, nout);
+  vconv_conv2d_destroy(fresh);
+  fbuf_free(&wb);
+  fbuf_free(&bb);
+  fbuf_free(&yb);
+  fbuf_free(&zb);
+  cur_what = "run";
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fz f;
   fz_init(&f, data, size);
@@ -252,6 +304,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(yr);
     free(nr);
   }
+  if ((opts & 64) && nw >= 0 && nout <= FZ_MAX_FLOATS / 4 && work <= FZ_MAX_RUN_WORK / 4)
+    check_update(op, &d, wsave, nw, bsave, bias, xsave, nout, ws.ptr, ws.size, par);
 free_run:
   fz_ws_free(&ws);
   free(xsave);

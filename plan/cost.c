@@ -6,10 +6,11 @@
  * plan (vconv_conv_plan.macs, .moved): t0 the multiply-adds it issues, the
  * lanes that its vectors and register tiles pad included (im2col and
  * Winograd: the GEMM's tiles), or where the kernel models its own loop nest
- * the cycles it estimates (.cycles; direct: the FMA issue of its register
- * tiles against their FMA latency and loads, and the per-tile calls and
- * stores, so the channels padded to K-blocks or the row to whole vectors are
- * in it), t1 the values it packs or transforms (im2col's matrix,
+ * the multiply-adds two FMA units would issue in the cycles it estimates
+ * (.cycles; direct: the FMA issue of its register tiles against their FMA
+ * latency and loads, and the per-tile calls and stores, so the channels
+ * padded to K-blocks or the row to whole vectors are in it), t1 the values
+ * it packs or transforms (im2col's matrix,
  * Winograd's transformed tiles; none for direct),
  * and ns = a t0 + b t1 + c for the plan's family (a direct path, im2col, a
  * Winograd tile) on its tier: a is the
@@ -102,7 +103,11 @@ static int lanes(vconv_isa isa) {
 
 /* The family of a plan and its two work terms (the kernel's own count). */
 static int terms(const vconv_conv_kernel *k, const vconv_conv_plan *pl, double t[2]) {
-  t[0] = pl->cycles > 0 ? pl->cycles : pl->macs;
+  /* A kernel's cycle estimate as the multiply-adds the tier's two FMA units
+   * could issue in that time (its macs where the tiles never stall), so every
+   * family's t0 is on one scale: a borrowed or default fit (scaled by lanes)
+   * means the same for direct as for the others. */
+  t[0] = pl->cycles > 0 ? pl->cycles * 2.0 * lanes(k->isa) : pl->macs;
   t[1] = pl->moved;
   if (k->algo == VCONV_ALGO_DIRECT) return FAM_DIRECT0 + (pl->path < 3 ? pl->path : 0);
   if (k->algo == VCONV_ALGO_IM2COL) return FAM_IM2COL;

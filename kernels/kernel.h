@@ -56,7 +56,8 @@ typedef struct vconv_conv_plan {
   /* The kernel's own estimate of the cycles its loop nest takes on one core,
    * where it models its register tiles (direct: FMA issue against FMA latency
    * and loads, per tile call, the store of a tile), else 0.  The cost model
-   * fits to it instead of macs where it is given: a tile's efficiency varies
+   * fits to it (as the multiply-adds the FMA units could issue in that time)
+   * instead of macs where it is given: a tile's efficiency varies
    * with the shape more than a family's one rate can say (LeNet C1 on Zen 3:
    * the blocked path 2.3x slower than spatial at batch 16, where macs alone
    * put it ahead). */

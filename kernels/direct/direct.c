@@ -9,12 +9,12 @@
  *          NV vectors of output channels; for each input channel and tap the
  *          kernel loads NV weight vectors, broadcasts one input value per
  *          pixel and does T x NV FMAs (direct_ukernels.h).  A task keeps a
- *          tile buffer for every row tile of its rows and runs them chunk by
- *          chunk of input channels, so a chunk's weights stay in L1 for all of
- *          them (a tile over all channels would reread the K-block's weights
- *          from L2 per tile).  NCHW input is read
+ *          buffer row per output row of its rows and runs every row tile chunk
+ *          by chunk of input channels, so a chunk's weights stay in L1 for all
+ *          of them (a tile over all channels would reread the K-block's
+ *          weights from L2 per tile).  NCHW input is read
  *          in place; NHWC input is first transposed into a per-task CHW panel.
- *          Tiles go to NCHW through VEC_W x VEC_W transposes, to NHWC
+ *          Rows go to NCHW through VEC_W x VEC_W transposes, to NHWC
  *          directly.  With one vector (few output channels per group) the
  *          stride-1 tile slides along the row instead: one broadcast feeds S
  *          FMAs, because a broadcast per FMA is slower than the FMAs.
@@ -276,9 +276,11 @@ static int depthwise_nhwc(const vconv_conv_shape *s) {
   return s->layout == VCONV_LAYOUT_NHWC && s->Cg == 1 && s->Kg == 1 && s->G > 1;
 }
 
-/* force: VCONV_PATH_ANY the cheapest path, else that path (tests and
+/* *cycles: the chosen path's cycle model per input channel, tap and output row
+ * (0 for depthwise, which has none).
+ * force: VCONV_PATH_ANY the cheapest path, else that path (tests and
  * benchmarks run every path a shape admits); 0 where it does not apply. */
-static int make_plan(const vconv_conv_shape *s, plan *pl, int force) {
+static int make_plan(const vconv_conv_shape *s, plan *pl, int force, double *cycles) {
   memset(pl, 0, sizeof *pl);
   /* Blocked: the vectors per K-block with the least estimated time. */
   double best = 0;
@@ -293,6 +295,7 @@ static int make_plan(const vconv_conv_shape *s, plan *pl, int force) {
     }
   }
   pl->path = PATH_BLOCKED;
+  *cycles = best;
   pl->kb = (int64_t)pl->nv * VEC_W;
   pl->tmax = bk_tmax(pl->nv);
   if (s->sw == 1) {
@@ -323,6 +326,7 @@ static int make_plan(const vconv_conv_shape *s, plan *pl, int force) {
     }
     if (nq > 0 && (force == PATH_SPATIAL || (force == VCONV_PATH_ANY && c < best))) {
       pl->path = PATH_SPATIAL;
+      *cycles = c;
       pl->kt = kt;
       pl->nq = nq;
       pl->nblk = n;
@@ -333,6 +337,7 @@ static int make_plan(const vconv_conv_shape *s, plan *pl, int force) {
    * every channel's plane apart). */
   if (depthwise_nhwc(s) && (force == VCONV_PATH_ANY || force == PATH_DEPTHWISE)) {
     pl->path = PATH_DEPTHWISE;
+    *cycles = 0;
     pl->nblk = 1;
   }
   if (force != VCONV_PATH_ANY && pl->path != force) return 0;
@@ -528,10 +533,10 @@ static void task_rows(const vconv_conv_shape *s, const plan *pl, int64_t rb, int
 /* Blocked path */
 
 /* Tile [T pixels][kb] -> NCHW through VEC_W x VEC_W transposes. */
-static void bk_store_nchw(const vconv_conv_shape *s, const float *acc, int T, int64_t kb,
+static void bk_store_nchw(const vconv_conv_shape *s, const float *acc, int64_t T, int64_t kb,
                           int64_t kvalid, float *out, ptrdiff_t plane) {
   if (T * 4 <= VEC_W) { /* a few pixels: a transpose would be mostly empty */
-    for (int q = 0; q < T; q++)
+    for (int64_t q = 0; q < T; q++)
       for (int64_t k = 0; k < kvalid; k++) {
         float x = acc[q * kb + k];
         if (s->act != VCONV_ACTIVATION_NONE) {
@@ -546,10 +551,10 @@ static void bk_store_nchw(const vconv_conv_shape *s, const float *acc, int T, in
   const vf lo = vf_set1(s->act_min), hi = vf_set1(s->act_max);
   for (int64_t v = 0; v * VEC_W < kvalid; v++) {
     const int nk = (int)min64(VEC_W, kvalid - v * VEC_W);
-    for (int q0 = 0; q0 < T; q0 += VEC_W) {
-      const int m = T - q0 < VEC_W ? T - q0 : VEC_W;
-      /* Rows past T are the slot's padding (finite: set to the bias with the
-       * slot): their lanes are never stored. */
+    for (int64_t q0 = 0; q0 < T; q0 += VEC_W) {
+      const int m = (int)min64(T - q0, VEC_W);
+      /* Pixels past T are the buffer row's padding (finite: set to the bias
+       * with the row): their lanes are never stored. */
       vf r[VEC_W];
       const float *src = acc + q0 * kb + v * VEC_W;
       for (int i = 0; i < VEC_W; i++) r[i] = vf_loadu(src + i * kb);
@@ -570,9 +575,9 @@ static void bk_store_nchw(const vconv_conv_shape *s, const float *acc, int T, in
 }
 
 /* Tile [T pixels][kb] -> NHWC, pixels K floats apart. */
-static void bk_store_nhwc(const vconv_conv_shape *s, const float *acc, int T, int64_t kb,
+static void bk_store_nhwc(const vconv_conv_shape *s, const float *acc, int64_t T, int64_t kb,
                           int64_t kvalid, float *out) {
-  for (int q = 0; q < T; q++)
+  for (int64_t q = 0; q < T; q++)
     for (int64_t k = 0; k < kvalid; k += VEC_W) {
       const vf x = activate(s, vf_loadu(acc + q * kb + k));
       if (kvalid - k >= VEC_W)
@@ -683,7 +688,7 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
   scratch_layout L;
   scratch_of(s, pl, &L);
   int64_t dense_runs[2], *runs = s->conn ? (int64_t *)(void *)ws : dense_runs;
-  float *tiles_buf = (float *)(void *)(ws + L.runs);
+  float *rows_buf = (float *)(void *)(ws + L.runs);
   float *panel = (float *)(void *)(ws + L.runs + L.tile);
   const int64_t ntiles = cdiv(s->Q, pl->tmax);
   bk_pass *passes = (bk_pass *)(void *)(ws + L.runs + L.tile + L.panel);
@@ -701,7 +706,7 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
    * to whole vectors for the NCHW store's transposes: the row is stored at
    * once, with partial vectors only at its end (AMD's masked stores are slow,
    * and tiles of 4-6 pixels would all be partial). */
-  const int64_t slot = cdiv(s->Q, VEC_W) * VEC_W * kb;
+  const int64_t row_floats = cdiv(s->Q, VEC_W) * VEC_W * kb;
   const int64_t nchunks = cdiv(s->Cg, (int64_t)pl->chunk * CB);
   int64_t panel_g = -1;
 
@@ -728,9 +733,9 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
       const float *b = bias ? bias + g * s->Kg + k0 + i : NULL;
       binit[i / VEC_W] = m <= 0 ? vf_zero() : m >= VEC_W ? vf_loadu(b) : vf_load_part(b, (int)m);
     }
-    /* Every slot starts from the bias, its padding rows included (finite). */
-    for (int64_t i = 0; i < (p1 - p0) * slot; i += kb)
-      for (int64_t v = 0; v < kb / VEC_W; v++) vf_storeu(tiles_buf + i + v * VEC_W, binit[v]);
+    /* Every buffer row starts from the bias, its padding pixels included (finite). */
+    for (int64_t i = 0; i < (p1 - p0) * row_floats; i += kb)
+      for (int64_t v = 0; v < kb / VEC_W; v++) vf_storeu(rows_buf + i + v * VEC_W, binit[v]);
     const float *wblk = packed + bi * kb * s->Cg * RS;
     const int64_t nruns = channel_runs(s, g, k0, k0 + kvalid, runs);
 
@@ -757,7 +762,7 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
         const int64_t ih0 = p * s->sh - s->pt + r0 * s->dh;
         for (int64_t ti = 0; ti < tiles; ti++) {
           const int64_t q0 = ti * s->Q / tiles;
-          float *tile = tiles_buf + (p - p0) * slot + q0 * kb;
+          float *tile = rows_buf + (p - p0) * row_floats + q0 * kb;
           for (int64_t i = first[ti]; i < first[ti + 1]; i++) {
             const bk_pass *ps = &passes[i];
             blocked_pass(s, pl, &iv, wblk, runs, nruns, tile, ps->kind, q0, ps->a, ps->b, r0, r1,
@@ -769,14 +774,14 @@ static void blocked_task(const vconv_conv_shape *s, const plan *pl, const float 
       }
     }
     for (int64_t p = p0; p < p1; p++) {
-      const float *row = tiles_buf + (p - p0) * slot;
+      const float *row = rows_buf + (p - p0) * row_floats;
       if (s->layout == VCONV_LAYOUT_NCHW && s->P * s->Q > 1)
-        bk_store_nchw(s, row, (int)s->Q, kb, kvalid,
+        bk_store_nchw(s, row, s->Q, kb, kvalid,
                       out + ((n * s->K + g * s->Kg + k0) * s->P + p) * s->Q, s->P * s->Q);
       else if (s->layout == VCONV_LAYOUT_NCHW) /* 1x1 output: NCHW is NHWC */
-        bk_store_nhwc(s, row, (int)s->Q, kb, kvalid, out + n * s->K + g * s->Kg + k0);
+        bk_store_nhwc(s, row, s->Q, kb, kvalid, out + n * s->K + g * s->Kg + k0);
       else
-        bk_store_nhwc(s, row, (int)s->Q, kb, kvalid, out + ((n * s->P + p) * s->Q) * s->K + g * s->Kg + k0);
+        bk_store_nhwc(s, row, s->Q, kb, kvalid, out + ((n * s->P + p) * s->Q) * s->K + g * s->Kg + k0);
     }
   }
 }
@@ -944,7 +949,8 @@ static int direct_plan(const vconv_conv_shape *s, const vconv_machine *m, int pa
                        vconv_conv_plan *p) {
   (void)m; /* the tiles are sized for registers, the tasks for cores, not for caches */
   plan pl;
-  if (!make_plan(s, &pl, path)) return 0;
+  double cyc;
+  if (!make_plan(s, &pl, path, &cyc)) return 0;
   scratch_layout L;
   scratch_of(s, &pl, &L);
   memset(p, 0, sizeof *p);
@@ -969,9 +975,6 @@ static int direct_plan(const vconv_conv_shape *s, const vconv_machine *m, int pa
                   ? taps * (double)s->Q * reads * (double)pl.kb
                   : taps * (double)(cdiv(s->Q, VEC_W) * VEC_W) * reads * (double)pl.kt;
     /* The path models count per input channel, tap and output row of one group. */
-    int64_t nblk;
-    const double cyc = pl.path == PATH_BLOCKED ? blocked_cost(s, pl.nv, &nblk)
-                                               : spatial_cost(s, pl.kt, pl.nq, &nblk);
     p->cycles = cyc * taps * (double)s->Cg * (double)(s->conn ? 1 : s->G);
   }
   memcpy(&p->own, &pl, sizeof pl);

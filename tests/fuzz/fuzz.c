@@ -301,6 +301,23 @@ void fz_check_written(const float *y, int64_t n, const char *what) {
     }
 }
 
+void fz_update_weights(const vconv_conv2d_desc *d, const float *w, int64_t nw, float *out) {
+  const int64_t taps = d->kernel_h * d->kernel_w;
+  for (int64_t i = 0; i < nw; i++) {
+    const int64_t pair = i / taps;
+    out[i] = d->connections && !d->connections[pair] ? NAN : -w[pair * taps + (taps - 1 - i % taps)];
+  }
+}
+
+void fz_check_same_bits(const char *what, const float *y, const float *z, int64_t n) {
+  for (int64_t i = 0; i < n; i++)
+    if (memcmp(&y[i], &z[i], sizeof(float)) != 0 && !(isnan(y[i]) && isnan(z[i]))) {
+      if (describe_hook) describe_hook();
+      fz_fail("%s[%lld] of %lld: %.9g against %.9g", what, (long long)i, (long long)n, (double)y[i],
+              (double)z[i]);
+    }
+}
+
 void fz_check_conv_tol(const char *what, const char *kernel, const float *y, const double *r,
                        const double *a, const int32_t *n, int64_t count) {
   for (int64_t i = 0; i < count; i++) {

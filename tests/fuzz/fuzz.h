@@ -145,6 +145,12 @@ void fz_set_describe(void (*describe)(void));
 void fz_check_written(const float *y, int64_t n, const char *what);
 void fz_check_conv_tol(const char *what, const char *kernel, const float *y, const double *r,
                        const double *a, const int32_t *n, int64_t count);
+/* Weights for an update_weights check: w's nw weights, each kernel reversed
+ * and negated, NaN where the descriptor's table leaves a pair unconnected
+ * (never read as values). */
+void fz_update_weights(const vconv_conv2d_desc *d, const float *w, int64_t nw, float *out);
+/* Fails unless y and z hold the same bits (NaN matches NaN, whatever its payload). */
+void fz_check_same_bits(const char *what, const float *y, const float *z, int64_t n);
 /* The same within tol[i] (a Winograd plan's bound). */
 void fz_check_tols(const char *what, const char *kernel, const float *y, const double *r,
                    const double *tol, int64_t count);
